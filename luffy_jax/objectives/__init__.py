@@ -1,0 +1,63 @@
+"""The LUFFY objective and its baselines: pure, jit-able functions of arrays and a frozen config.
+
+- :func:`group_advantages`: mixed-group (``all``) or on-policy-only (``on_policy``) advantages.
+- :class:`LossConfig`: every option, with LUFFY's defaults.
+- :func:`policy_loss`: the token-level PG loss with policy shaping for off-policy tokens.
+- :func:`objective_terms` / :data:`OBJECTIVES`: whole objectives by name (``luffy``,
+  ``luffy_no_shaping``, ``on_policy_grpo``, ``sft``, ``rl_with_sft_loss``) as additive sums;
+  :func:`accumulate` adds micro-batches exactly and :func:`finalize` gives ``(loss, metrics)``.
+"""
+
+from luffy_jax.objectives.advantages import group_advantages
+from luffy_jax.objectives.config import (
+    AGGREGATIONS,
+    OFF_POLICY_SHAPINGS,
+    ON_POLICY_SHAPINGS,
+    LossConfig,
+)
+from luffy_jax.objectives.losses import (
+    OBJECTIVES,
+    TERM_KEYS,
+    accumulate,
+    entropy_kl_terms,
+    finalize,
+    low_var_kl,
+    objective_terms,
+    policy_loss,
+    policy_terms,
+    register_objective,
+    sft_terms,
+    token_losses,
+    zero_terms,
+)
+from luffy_jax.objectives.shaping import (
+    OFF_POLICY_REGISTRY,
+    ON_POLICY_REGISTRY,
+    off_policy_value,
+    on_policy_ratio,
+)
+
+__all__ = [
+    "AGGREGATIONS",
+    "OBJECTIVES",
+    "OFF_POLICY_REGISTRY",
+    "OFF_POLICY_SHAPINGS",
+    "ON_POLICY_REGISTRY",
+    "ON_POLICY_SHAPINGS",
+    "TERM_KEYS",
+    "LossConfig",
+    "accumulate",
+    "entropy_kl_terms",
+    "finalize",
+    "group_advantages",
+    "low_var_kl",
+    "objective_terms",
+    "off_policy_value",
+    "on_policy_ratio",
+    "policy_loss",
+    "policy_terms",
+    "register_objective",
+    "sft_terms",
+    "token_losses",
+    "zero_terms",
+]
