@@ -1,0 +1,116 @@
+"""Pure functions over (params, config): init, sharding, forward with or without a KV cache, logits."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax.sharding import Mesh
+
+from luffy_jax import sharding
+from luffy_jax.models.config import ModelConfig
+from luffy_jax.models.decoder import Decoder, KVCache
+
+Params = dict[str, Any]
+
+
+def _module(config: ModelConfig) -> Decoder:
+    return Decoder(config)
+
+
+def init_params(config: ModelConfig, key: jax.Array) -> Params:
+    """Random parameters (normal(0, 0.02) kernels, unit norms) as a plain nested dict."""
+    boxed = _module(config).init(key, jnp.zeros((1, 1), jnp.int32), method=Decoder.init_all)
+    return nn.meta.unbox(boxed["params"])
+
+
+def param_logical_axes(config: ModelConfig) -> Any:
+    """Pytree like the params, each leaf a ``PartitionSpec`` of logical axis names."""
+    boxed = jax.eval_shape(
+        lambda: _module(config).init(
+            jax.random.key(0), jnp.zeros((1, 1), jnp.int32), method=Decoder.init_all
+        )
+    )
+    return nn.get_partition_spec(boxed["params"])
+
+
+def param_shardings(config: ModelConfig, mesh: Mesh) -> Any:
+    """``NamedSharding`` for every parameter on ``mesh`` (logical rules of ``luffy_jax.sharding``)."""
+    return sharding.logical_to_sharding(param_logical_axes(config), mesh)
+
+
+def shard_params(params: Params, config: ModelConfig, mesh: Mesh) -> Params:
+    """Places ``params`` on ``mesh`` following their logical axes."""
+    return jax.device_put(params, param_shardings(config, mesh))
+
+
+def init_cache(config: ModelConfig, batch_size: int, max_length: int, dtype: Any = None) -> KVCache:
+    """A zero KV cache ``[num_layers, batch_size, max_length, num_kv_heads, head_dim]``."""
+    shape = (config.num_layers, batch_size, max_length, config.num_kv_heads, config.head_dim)
+    dt = jnp.dtype(dtype) if dtype is not None else config.compute_dtype
+    return KVCache(jnp.zeros(shape, dt), jnp.zeros(shape, dt))
+
+
+def decoder_forward(
+    params: Params,
+    config: ModelConfig,
+    tokens: jax.Array,
+    positions: jax.Array,
+    *,
+    kv_mask: jax.Array,
+    cache: KVCache | None = None,
+    cache_index: jax.Array | int | None = None,
+) -> tuple[jax.Array, KVCache | None]:
+    """Runs the decoder.
+
+    Args:
+      tokens, positions: int32 ``[B, t]``.
+      kv_mask: bool ``[B, t]`` without a cache, ``[B, S]`` with one: which key slots hold real tokens.
+      cache: optional :class:`KVCache`; this call's keys/values are written at slots
+        ``[cache_index, cache_index + t)`` and query ``j`` attends to slots ``<= cache_index + j``.
+      cache_index: int32 scalar (0 when omitted).
+
+    Returns:
+      ``(hidden, cache)``: hidden ``[B, t, hidden_size]`` (compute dtype, after the final norm) and
+      the updated cache (``None`` without one).
+    """
+    return _module(config).apply({"params": params}, tokens, positions, kv_mask, cache, cache_index)
+
+
+def project_logits(params: Params, config: ModelConfig, hidden: jax.Array) -> jax.Array:
+    """float32 ``[..., V]`` logits from hidden states ``[..., D]`` (tied or untied LM head)."""
+    return _module(config).apply({"params": params}, hidden, method=Decoder.logits)
+
+
+def positions_from_mask(attention_mask: jax.Array) -> jax.Array:
+    """int32 ``[B, T]`` positions ``cumsum(mask) - 1`` (0 on left padding)."""
+    m = attention_mask.astype(jnp.int32)
+    return jnp.maximum(jnp.cumsum(m, axis=-1) - 1, 0)
+
+
+def hidden_states(
+    params: Params, config: ModelConfig, tokens: jax.Array, attention_mask: jax.Array | None = None
+) -> jax.Array:
+    """Final hidden states ``[B, T, D]`` of a (possibly padded) batch without a cache."""
+    if attention_mask is None:
+        attention_mask = jnp.ones(tokens.shape, bool)
+    positions = positions_from_mask(attention_mask)
+    hidden, _ = decoder_forward(
+        params, config, tokens, positions, kv_mask=attention_mask.astype(bool)
+    )
+    return hidden
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def compute_logits(
+    params: Params,
+    config: ModelConfig,
+    tokens: jax.Array,
+    *,
+    attention_mask: jax.Array | None = None,
+) -> jax.Array:
+    """float32 ``[B, T, V]`` logits (for tests and small batches; the trainer never calls this)."""
+    return project_logits(params, config, hidden_states(params, config, tokens, attention_mask))

@@ -1,0 +1,238 @@
+"""The Flax Linen decoder: Qwen2/Qwen2.5, Llama 3.x and Qwen3 in one module.
+
+Parameter names follow Hugging Face's (``layers_{i}/self_attn/q_proj``...) so that import and
+export are a transpose/reshape per tensor. Every parameter carries logical axis names (see
+``luffy_jax.sharding.LOGICAL_AXIS_RULES``). Shapes (``D`` hidden, ``H`` heads, ``K`` kv heads,
+``Dh`` head dim, ``F`` MLP width, ``V`` vocab):
+
+- ``embed_tokens/embedding`` ``[V, D]`` ("vocab", "embed")
+- ``q_proj/kernel`` ``[D, H, Dh]``, ``k_proj``/``v_proj`` ``[D, K, Dh]``, biases ``[H|K, Dh]``
+- ``o_proj/kernel`` ``[H, Dh, D]``
+- ``gate_proj``/``up_proj`` ``[D, F]``, ``down_proj`` ``[F, D]``
+- norms ``scale`` ``[D]`` (``q_norm``/``k_norm``: ``[Dh]``), ``lm_head/kernel`` ``[D, V]`` if untied.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from luffy_jax.models.config import ModelConfig
+from luffy_jax.models.rope import apply_rope
+
+_INIT = nn.initializers.normal(stddev=0.02)
+_NEG = -1e30
+
+
+class KVCache(NamedTuple):
+    """Per-layer keys and values, each ``[num_layers, B, S, num_kv_heads, head_dim]``."""
+
+    k: jax.Array
+    v: jax.Array
+
+
+class RMSNorm(nn.Module):
+    dim: int
+    eps: float
+    param_dtype: jnp.dtype
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        scale = self.param(
+            "scale",
+            nn.with_logical_partitioning(nn.initializers.ones, ("norm",)),
+            (self.dim,),
+            self.param_dtype,
+        )
+        xf = x.astype(jnp.float32)
+        xf = xf * jax.lax.rsqrt(jnp.mean(xf * xf, axis=-1, keepdims=True) + self.eps)
+        return (scale.astype(jnp.float32) * xf).astype(x.dtype)
+
+
+def _dense(features, axis, names, dtype, param_dtype, use_bias, bias_names, name):
+    return nn.DenseGeneral(
+        features=features,
+        axis=axis,
+        use_bias=use_bias,
+        dtype=dtype,
+        param_dtype=param_dtype,
+        kernel_init=nn.with_logical_partitioning(_INIT, names),
+        bias_init=nn.with_logical_partitioning(nn.initializers.zeros, bias_names),
+        precision=None,
+        name=name,
+    )
+
+
+def attention_mask(kv_mask: jax.Array, query_slots: jax.Array) -> jax.Array:
+    """bool ``[B, t, S]``: query at slot ``query_slots[j]`` may see key slot ``s`` iff ``s <= slot``
+    and ``kv_mask[b, s]``."""
+    s = jnp.arange(kv_mask.shape[-1])
+    causal = s[None, None, :] <= query_slots[None, :, None]
+    return causal & kv_mask[:, None, :].astype(bool)
+
+
+class Attention(nn.Module):
+    config: ModelConfig
+
+    @nn.compact
+    def __call__(self, x, positions, mask, layer, cache, cache_index):
+        cfg = self.config
+        dt, pdt = cfg.compute_dtype, cfg.weights_dtype
+        h, k, hd = cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
+        q = _dense(
+            (h, hd),
+            -1,
+            ("embed", "heads", "head_dim"),
+            dt,
+            pdt,
+            cfg.qkv_bias,
+            ("heads", "head_dim"),
+            "q_proj",
+        )(x)
+        kk = _dense(
+            (k, hd),
+            -1,
+            ("embed", "kv_heads", "head_dim"),
+            dt,
+            pdt,
+            cfg.qkv_bias,
+            ("kv_heads", "head_dim"),
+            "k_proj",
+        )(x)
+        vv = _dense(
+            (k, hd),
+            -1,
+            ("embed", "kv_heads", "head_dim"),
+            dt,
+            pdt,
+            cfg.qkv_bias,
+            ("kv_heads", "head_dim"),
+            "v_proj",
+        )(x)
+        if cfg.qk_norm:
+            q = RMSNorm(hd, cfg.rms_norm_eps, pdt, name="q_norm")(q)
+            kk = RMSNorm(hd, cfg.rms_norm_eps, pdt, name="k_norm")(kk)
+        q = apply_rope(q, positions, cfg)
+        kk = apply_rope(kk, positions, cfg)
+        q = nn.with_logical_constraint(q, ("batch", "length", "heads", "head_dim"))
+        if cache is not None:
+            start = (layer, 0, cache_index, 0, 0)
+            ck = jax.lax.dynamic_update_slice(cache.k, kk.astype(cache.k.dtype)[None], start)
+            cv = jax.lax.dynamic_update_slice(cache.v, vv.astype(cache.v.dtype)[None], start)
+            cache = KVCache(ck, cv)
+            keys, values = ck[layer], cv[layer]
+        else:
+            keys, values = kk, vv
+        b, t = q.shape[:2]
+        qg = q.reshape(b, t, k, h // k, hd)
+        scores = jnp.einsum(
+            "btkgd,bskd->bkgts", qg, keys.astype(dt), preferred_element_type=jnp.float32
+        )
+        scores = scores * (hd**-0.5)
+        scores = jnp.where(mask[:, None, None, :, :], scores, _NEG)
+        probs = jax.nn.softmax(scores, axis=-1).astype(dt)
+        out = jnp.einsum("bkgts,bskd->btkgd", probs, values.astype(dt)).reshape(b, t, h, hd)
+        out = nn.with_logical_constraint(out, ("batch", "length", "heads", "head_dim"))
+        o = _dense(
+            cfg.hidden_size,
+            (-2, -1),
+            ("heads", "head_dim", "embed"),
+            dt,
+            pdt,
+            False,
+            ("embed",),
+            "o_proj",
+        )(out)
+        return o, cache
+
+
+class MLP(nn.Module):
+    config: ModelConfig
+
+    @nn.compact
+    def __call__(self, x):
+        cfg = self.config
+        dt, pdt, f = cfg.compute_dtype, cfg.weights_dtype, cfg.intermediate_size
+        gate = _dense(f, -1, ("embed", "mlp"), dt, pdt, False, ("mlp",), "gate_proj")(x)
+        up = _dense(f, -1, ("embed", "mlp"), dt, pdt, False, ("mlp",), "up_proj")(x)
+        hidden = nn.with_logical_constraint(jax.nn.silu(gate) * up, ("batch", "length", "mlp"))
+        return _dense(
+            cfg.hidden_size, -1, ("mlp", "embed"), dt, pdt, False, ("embed",), "down_proj"
+        )(hidden)
+
+
+class DecoderLayer(nn.Module):
+    config: ModelConfig
+    layer: int
+
+    @nn.compact
+    def __call__(self, x, positions, mask, cache, cache_index):
+        cfg = self.config
+        pdt = cfg.weights_dtype
+        h = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, pdt, name="input_layernorm")(x)
+        attn, cache = Attention(cfg, name="self_attn")(
+            h, positions, mask, self.layer, cache, cache_index
+        )
+        x = x + attn
+        h = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, pdt, name="post_attention_layernorm")(x)
+        x = x + MLP(cfg, name="mlp")(h)
+        x = nn.with_logical_constraint(x, ("batch", "length", "embed"))
+        return x, cache
+
+
+class Decoder(nn.Module):
+    """Embedding, ``num_layers`` decoder layers and the final norm; ``lm_head`` for untied models."""
+
+    config: ModelConfig
+
+    def setup(self):
+        cfg = self.config
+        self.embed_tokens = nn.Embed(
+            cfg.vocab_size,
+            cfg.hidden_size,
+            dtype=cfg.compute_dtype,
+            param_dtype=cfg.weights_dtype,
+            embedding_init=nn.with_logical_partitioning(_INIT, ("vocab", "embed")),
+        )
+        layer_cls = nn.remat(DecoderLayer, static_argnums=()) if cfg.remat else DecoderLayer
+        self.layers = [layer_cls(cfg, i, name=f"layers_{i}") for i in range(cfg.num_layers)]
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, cfg.weights_dtype)
+        if not cfg.tie_word_embeddings:
+            self.lm_head = _dense(
+                cfg.vocab_size,
+                -1,
+                ("embed", "vocab"),
+                jnp.float32,
+                cfg.weights_dtype,
+                False,
+                ("vocab",),
+                None,
+            )
+
+    def __call__(self, tokens, positions, kv_mask, cache=None, cache_index=None):
+        """tokens/positions int ``[B, t]``, kv_mask bool ``[B, S]`` -> (hidden ``[B, t, D]``, cache)."""
+        x = self.embed_tokens(tokens)
+        x = nn.with_logical_constraint(x, ("batch", "length", "embed"))
+        t = tokens.shape[1]
+        start = (
+            jnp.zeros((), jnp.int32) if cache_index is None else jnp.asarray(cache_index, jnp.int32)
+        )
+        mask = attention_mask(kv_mask, start + jnp.arange(t))
+        for layer in self.layers:
+            x, cache = layer(x, positions, mask, cache, start)
+        return self.norm(x), cache
+
+    def logits(self, hidden):
+        """float32 ``[..., V]`` logits of float hidden states ``[..., D]``."""
+        if self.config.tie_word_embeddings:
+            emb = self.embed_tokens.embedding.astype(jnp.float32)
+            return jnp.einsum("...d,vd->...v", hidden.astype(jnp.float32), emb)
+        return self.lm_head(hidden.astype(jnp.float32))
+
+    def init_all(self, tokens):
+        positions = jnp.zeros_like(tokens)
+        hidden, _ = self(tokens, positions, jnp.ones(tokens.shape, bool))
+        return self.logits(hidden)

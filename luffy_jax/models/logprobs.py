@@ -1,0 +1,69 @@
+"""Memory-safe token log-probabilities and entropies.
+
+The full float32 ``[B, T, V]`` logits are never built: the ``B * (T - 1)`` predicting positions
+are flattened and processed ``chunk_size`` at a time under ``lax.map``, each chunk rematerialised
+in the backward pass (``jax.checkpoint``), so peak extra memory is one ``[chunk_size, V]`` float32
+block (e.g. 1024 x 151,936 x 4 B = 0.6 GB) instead of ``B x T x V`` (8 x 8192 tokens: 40 GB).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from luffy_jax.models.api import Params, hidden_states, project_logits
+from luffy_jax.models.config import ModelConfig
+
+
+def _chunk_stats(params, config, temperature, hidden_chunk, target_chunk):
+    logits = project_logits(params, config, hidden_chunk) / temperature  # [c, V] f32
+    lse = jax.nn.logsumexp(logits, axis=-1)
+    target = jnp.take_along_axis(logits, target_chunk[:, None], axis=-1)[:, 0]
+    probs = jnp.exp(logits - lse[:, None])
+    entropy = lse - jnp.sum(probs * logits, axis=-1)
+    return target - lse, entropy
+
+
+@functools.partial(jax.jit, static_argnames=("config", "chunk_size", "return_entropy"))
+def token_logprobs_and_entropy(
+    params: Params,
+    config: ModelConfig,
+    tokens: jax.Array,
+    *,
+    attention_mask: jax.Array | None = None,
+    temperature: float | jax.Array = 1.0,
+    chunk_size: int = 1024,
+    return_entropy: bool = True,
+) -> tuple[jax.Array, jax.Array | None]:
+    """Log-prob and full-vocabulary entropy of every next token.
+
+    Args:
+      params, config: the policy.
+      tokens: int32 ``[B, T]`` (prompts may be left-padded, responses right-padded).
+      attention_mask: ``[B, T]``, 1 on real tokens (default: all ones).
+      temperature: logits are divided by it (the rollout temperature).
+      chunk_size: predicting positions per chunk (memory ``chunk_size x V`` float32).
+      return_entropy: also return the entropy (else ``None``).
+
+    Returns:
+      ``(logprobs, entropy)``, float32 ``[B, T-1]``: index ``t`` is about predicting
+      ``tokens[:, t+1]`` from ``tokens[:, :t+1]`` under ``softmax(logits / temperature)``; entropy is
+      ``logsumexp(z) - sum softmax(z) * z`` with ``z = logits / temperature``. Differentiable.
+    """
+    b, t = tokens.shape
+    hidden = hidden_states(params, config, tokens, attention_mask)[:, :-1]  # [B, T-1, D]
+    targets = tokens[:, 1:]
+    n = b * (t - 1)
+    c = max(1, min(chunk_size, n))
+    pad = (-n) % c
+    flat_h = jnp.pad(hidden.reshape(n, -1), ((0, pad), (0, 0)))
+    flat_t = jnp.pad(targets.reshape(n), (0, pad))
+    chunks_h = flat_h.reshape(-1, c, flat_h.shape[-1])
+    chunks_t = flat_t.reshape(-1, c)
+    fn = jax.checkpoint(functools.partial(_chunk_stats, params, config, temperature))
+    logp, ent = jax.lax.map(lambda xs: fn(*xs), (chunks_h, chunks_t))
+    logp = logp.reshape(-1)[:n].reshape(b, t - 1)
+    ent = ent.reshape(-1)[:n].reshape(b, t - 1)
+    return logp, (ent if return_entropy else None)
