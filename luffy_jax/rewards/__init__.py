@@ -1,0 +1,32 @@
+"""Verifiable math rewards: answer extraction, a sympy-backed equivalence judge, a bounded pool.
+
+Public API:
+
+- :func:`math_reward` -- LUFFY's v3 training reward (spec 1.4): 1.0 iff the response has
+  ``</think>`` (when ``require_think``) and the answer after it equals the gold.
+- :func:`boxed_reward` -- the strict evaluation grader (spec 5.1): last ``\\boxed{}`` required.
+- :func:`math_equal` -- the judge on two extracted answers.
+- :func:`extract_answer` -- the answer extraction rules.
+- :func:`score_batch` / :class:`RewardPool` -- parallel scoring in worker processes with a
+  per-item time limit; ``score_batch`` keeps one lazily created module-level pool (the package's
+  only state).
+
+Modules: ``extract`` (answer extraction), ``normalize`` (string canonicalisation, exact numbers),
+``equivalence`` (the judge; its docstring lists every equivalence decided and why math-verify is
+not used underneath), ``guards`` (input limits), ``grader``, ``pool``.
+"""
+
+from luffy_jax.rewards.equivalence import math_equal
+from luffy_jax.rewards.extract import extract_answer
+from luffy_jax.rewards.grader import boxed_reward, math_reward
+from luffy_jax.rewards.pool import KINDS, RewardPool, score_batch
+
+__all__ = [
+    "KINDS",
+    "RewardPool",
+    "boxed_reward",
+    "extract_answer",
+    "math_equal",
+    "math_reward",
+    "score_batch",
+]

@@ -1,0 +1,183 @@
+"""Answer extraction from a model response.
+
+Rules, in priority order (the first that yields something wins):
+
+1. **Boxed**: the last ``\\boxed{...}`` / ``\\fbox{...}`` (also ``\\boxed 5``). Boxes written
+   right before it and joined to it only by a short connector (``or``, ``and``, a comma,
+   ``$``, ``x =``) form one answer *list* with it: ``\\boxed{2} or \\boxed{-2}`` becomes
+   ``2, -2``, which is then judged as a list (so it is wrong for a single-value gold -- a hedge
+   -- and right for the gold ``\\pm 2``). Boxes separated by real text are not joined: after a
+   self-correction only the last box counts.
+2. **Answer phrase**: the last ``answer is ...`` / ``answer: ...`` / ``ANSWER: C`` /
+   ``Final Answer: ...`` in the text; the answer runs to the end of its sentence or line.
+3. **Final expression**: on the last non-empty line, the last math span (``$...$``,
+   ``\\(...\\)``, ``\\[...\\]``) or a trailing ``= value``; for a span with ``=`` the part
+   after the last ``=``. A text that never states an answer gives ``None`` -- there is no
+   "last number anywhere" fallback. A text that is only a short expression (``"3"``, at most
+   80 characters, one line, no words) is its own answer.
+
+Braces are matched with one O(n) pass (:func:`match_braces`), so thousands of boxes or 100k-deep
+braces cost linear time.
+"""
+
+from __future__ import annotations
+
+import re
+
+THINK_CLOSE = "</think>"
+SPECIAL_TOKEN_RE = re.compile(r"<\|[a-z_]+\|>")
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*")
+_CONNECTOR_RE = re.compile(
+    r"^[\s,;$.]*(?:(?:\\text\{\s*)?(?:or|and)(?:\s*\})?|,|;)?[\s,;$]*(?:[a-zA-Z]\s*=\s*)?[\s$]*$"
+)
+_ANSWER_PHRASE_RE = re.compile(
+    r"(?:final\s+answer|answer)\s*(?:is|:|=)\s*(?:[:]\s*)?",
+    re.IGNORECASE,
+)
+_SENTENCE_END_RE = re.compile(r"(?<![0-9])\.(?:\s|$)|\n")
+_MATH_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_MAX_BOX_JOIN = 8
+
+
+def split_after_think(text: str) -> str | None:
+    """The text after the first ``</think>`` up to a second one; None when there is none."""
+    head, sep, tail = text.partition(THINK_CLOSE)
+    if not sep:
+        return None
+    return tail.split(THINK_CLOSE, 1)[0]
+
+
+def match_braces(text: str) -> dict[int, int]:
+    """Map the index of every ``{`` that is closed to the index of its ``}`` (one linear pass)."""
+    stack: list[int] = []
+    pairs: dict[int, int] = {}
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n and text[i + 1] in "{}":
+            i += 2
+            continue
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
+        i += 1
+    return pairs
+
+
+def find_boxes(text: str) -> list[tuple[int, int, str]]:
+    """All complete boxes as ``(start, end, content)``, in order; ``end`` is exclusive."""
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return []
+    pairs = match_braces(text)
+    boxes = []
+    for m in _BOX_RE.finditer(text):
+        j = m.end()
+        if j < len(text) and text[j] == "{":
+            close = pairs.get(j)
+            if close is None:
+                continue
+            boxes.append((m.start(), close + 1, text[j + 1 : close]))
+        elif m.group(0) != m.group(0).rstrip():
+            tail = re.match(r"[^\s$\\{}]+", text[j:])
+            if tail:
+                boxes.append((m.start(), j + tail.end(), tail.group(0)))
+    return boxes
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last box in ``text`` with adjacent boxes joined as a list (see module)."""
+    boxes = find_boxes(text)
+    if not boxes:
+        return None
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        if len(group) >= _MAX_BOX_JOIN:
+            break
+        between = text[box[1] : group[0][0]]
+        if len(between) > 40 or not _CONNECTOR_RE.match(between):
+            break
+        group.insert(0, box)
+    if len(group) == 1:
+        return group[0][2]
+    contents = [c for _, _, c in group]
+    if len(set(c.strip() for c in contents)) == 1:
+        return contents[-1]
+    return ", ".join(contents)
+
+
+def _sentence(text: str) -> str:
+    end = _SENTENCE_END_RE.search(text)
+    return text[: end.start()] if end else text
+
+
+def answer_phrase(text: str) -> str | None:
+    """The answer stated by the last ``answer is/:`` phrase, or None."""
+    last = None
+    for m in _ANSWER_PHRASE_RE.finditer(text):
+        last = m
+    if last is None:
+        return None
+    rest = text[last.end() :].lstrip()
+    span = _MATH_SPAN_RE.match(rest)
+    if span:
+        candidate = next(g for g in span.groups() if g is not None)
+    else:
+        candidate = _sentence(rest)
+    candidate = candidate.strip().rstrip(".").strip()
+    return candidate or None
+
+
+def final_expression(text: str) -> str | None:
+    """The math stated on the last non-empty line (see module rule 3), or None."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return None
+    last_line = lines[-1].strip()
+    # a display block closing on its own line belongs to the lines before it
+    if last_line in ("\\]", "$$") and len(lines) >= 2:
+        block = []
+        for ln in reversed(lines[:-1]):
+            if ln.strip() in ("\\[", "$$"):
+                break
+            block.insert(0, ln)
+        last_line = "\\[" + " ".join(block) + "\\]"
+    spans = [
+        next(g for g in m.groups() if g is not None) for m in _MATH_SPAN_RE.finditer(last_line)
+    ]
+    if spans:
+        candidate = spans[-1]
+    else:
+        m = re.search(r"=\s*([^=]+?)\s*\.?\s*$", last_line)
+        if not m:
+            return None
+        candidate = m.group(1)
+    if "=" in candidate and not re.search(r"\\[lg]eq?|<|>", candidate):
+        candidate = candidate.rsplit("=", 1)[1]
+    candidate = candidate.strip().rstrip(".,").strip()
+    return candidate or None
+
+
+def extract_answer(text: str) -> str | None:
+    """The answer stated in ``text`` by the rules in the module docstring, or None."""
+    text = SPECIAL_TOKEN_RE.sub("", text)
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed
+    phrase = answer_phrase(text)
+    if phrase is not None:
+        return phrase
+    final = final_expression(text)
+    if final is not None:
+        return final
+    return bare_answer(text)
+
+
+def bare_answer(text: str) -> str | None:
+    """The whole text when it is nothing but a short math expression (``"3"``, ``" -\\frac12"``)."""
+    stripped = text.strip().rstrip(".").strip()
+    if not stripped or len(stripped) > 80 or "\n" in stripped:
+        return None
+    if re.search(r"(?<!\\)\b[a-zA-Z]{4,}", stripped):
+        return None
+    return stripped
