@@ -79,15 +79,26 @@ def make_mesh(config: MeshConfig | None = None, devices: Sequence[Any] | None = 
     return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
 
 
-def logical_to_sharding(logical_axes: Any, mesh: Mesh) -> Any:
-    """Maps a pytree of logical ``PartitionSpec``s (or name tuples) to ``NamedSharding``s."""
+def logical_to_sharding(logical_axes: Any, mesh: Mesh, shapes: Any = None) -> Any:
+    """Maps a pytree of logical ``PartitionSpec``s (or name tuples) to ``NamedSharding``s.
 
-    def one(spec: Any) -> NamedSharding:
+    With ``shapes`` (a matching pytree of arrays or ``ShapeDtypeStruct``s), a dimension that the
+    mesh axes assigned to it do not divide evenly is replicated instead (e.g. 2 KV heads on a
+    4-way ``tensor`` axis).
+    """
+
+    def one(spec: Any, shape: tuple[int, ...] | None = None) -> NamedSharding:
         names = tuple(spec) if spec is not None else ()
-        mesh_spec = nn.logical_to_mesh_axes(names, LOGICAL_AXIS_RULES)
-        return NamedSharding(mesh, _drop_unit_axes(mesh_spec, mesh))
+        mesh_spec = _drop_unit_axes(nn.logical_to_mesh_axes(names, LOGICAL_AXIS_RULES), mesh)
+        if shape is not None:
+            mesh_spec = _drop_indivisible(mesh_spec, shape, mesh)
+        return NamedSharding(mesh, mesh_spec)
 
-    return jax.tree.map(one, logical_axes, is_leaf=_is_spec_leaf)
+    if shapes is None:
+        return jax.tree.map(one, logical_axes, is_leaf=_is_spec_leaf)
+    flat_specs, treedef = jax.tree.flatten(logical_axes, is_leaf=_is_spec_leaf)
+    flat_shapes = treedef.flatten_up_to(shapes)
+    return treedef.unflatten([one(sp, tuple(x.shape)) for sp, x in zip(flat_specs, flat_shapes)])
 
 
 def batch_sharding(mesh: Mesh, ndim: int) -> NamedSharding:
@@ -117,6 +128,18 @@ def _is_spec_leaf(x: Any) -> bool:
         or isinstance(x, PartitionSpec)
         or (isinstance(x, tuple) and all(isinstance(n, (str, type(None))) for n in x))
     )
+
+
+def _drop_indivisible(spec: PartitionSpec, shape: tuple[int, ...], mesh: Mesh) -> PartitionSpec:
+    out = []
+    for dim, entry in zip(shape, tuple(spec) + (None,) * (len(shape) - len(spec))):
+        if entry is None:
+            out.append(None)
+            continue
+        names = (entry,) if isinstance(entry, str) else tuple(entry)
+        size = math.prod(mesh.shape[n] for n in names)
+        out.append(entry if dim % size == 0 else None)
+    return PartitionSpec(*out)
 
 
 def _drop_unit_axes(spec: PartitionSpec, mesh: Mesh) -> PartitionSpec:

@@ -40,3 +40,12 @@ def test_batch_sharding_places_rows():
     assert len(x.addressable_shards) == 8
     assert x.addressable_shards[0].data.shape == (1, 2)
     assert sharding.batch_divisor(mesh) == 8
+
+
+def test_indivisible_dimensions_are_replicated_when_shapes_are_given():
+    mesh = sharding.make_mesh(sharding.MeshConfig(data=2, fsdp=1, tensor=4))
+    tree = {"kv": ("kv_heads", "head_dim"), "q": ("heads", "head_dim")}
+    shapes = {"kv": np.zeros((2, 16)), "q": np.zeros((8, 16))}
+    out = sharding.logical_to_sharding(tree, mesh, shapes)
+    assert out["kv"].spec == PartitionSpec(None, None)
+    assert out["q"].spec == PartitionSpec("tensor", None)

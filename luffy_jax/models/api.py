@@ -39,7 +39,8 @@ def param_logical_axes(config: ModelConfig) -> Any:
 
 def param_shardings(config: ModelConfig, mesh: Mesh) -> Any:
     """``NamedSharding`` for every parameter on ``mesh`` (logical rules of ``luffy_jax.sharding``)."""
-    return sharding.logical_to_sharding(param_logical_axes(config), mesh)
+    shapes = jax.eval_shape(lambda: init_params(config, jax.random.key(0)))
+    return sharding.logical_to_sharding(param_logical_axes(config), mesh, shapes)
 
 
 def shard_params(params: Params, config: ModelConfig, mesh: Mesh) -> Params:
