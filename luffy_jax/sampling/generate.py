@@ -127,60 +127,59 @@ def _generate_wave(params, config, wave, wave_size, first_row, key, sc, n, mesh)
         mask_j = jax.device_put(mask_j, rows_sharding)
         row_keys = jax.device_put(row_keys, sharding.batch_sharding(mesh, 1))
     logits, cache, kv_mask, next_pos = _prefill(
-        params, config, tokens_j, mask_j, length + sc.max_new_tokens, cache_sharding
+        params, config, tokens_j, mask_j, length + sc.max_new_tokens, n, cache_sharding
     )
-    out = _decode(
-        params, config, sc, n, cache_sharding, logits, cache, kv_mask, next_pos, row_keys, length
-    )
+    out, _ = _decode(params, config, sc, logits, cache, kv_mask, next_pos, row_keys, length)
     return tuple(np.asarray(x) for x in out)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "max_len", "cache_sharding"))
+@functools.partial(jax.jit, static_argnames=("config", "max_len", "n", "cache_sharding"))
 def _prefill(
-    params, config: ModelConfig, tokens, mask, max_len: int, cache_sharding: NamedSharding | None
+    params,
+    config: ModelConfig,
+    tokens,
+    mask,
+    max_len: int,
+    n: int,
+    cache_sharding: NamedSharding | None,
 ):
-    """Prefills left-padded prompts ``[b, P]`` into a fresh cache of ``max_len`` slots."""
+    """Prefills left-padded prompts ``[b, P]`` once into a cache of ``max_len`` slots, then repeats
+    the cache (and the last logits, key masks, next positions) for the n samples of each prompt."""
     b, length = tokens.shape
     cache = init_cache(config, b, max_len)
     kv_mask = jnp.zeros((b, max_len), bool).at[:, :length].set(mask)
+    positions = positions_from_mask(mask)
     hidden, cache = decoder_forward(
-        params,
-        config,
-        tokens,
-        positions_from_mask(mask),
-        kv_mask=kv_mask,
-        cache=cache,
-        cache_index=0,
+        params, config, tokens, positions, kv_mask=kv_mask, cache=cache, cache_index=0
     )
     logits = project_logits(params, config, hidden[:, -1])
-    return logits, cache, kv_mask, mask.sum(-1).astype(jnp.int32)
+    cache = KVCache(jnp.repeat(cache.k, n, axis=1), jnp.repeat(cache.v, n, axis=1))
+    if cache_sharding is not None:
+        cache = KVCache(*(jax.lax.with_sharding_constraint(c, cache_sharding) for c in cache))
+    next_pos = mask.sum(-1).astype(jnp.int32)
+    return (
+        jnp.repeat(logits, n, axis=0),
+        cache,
+        jnp.repeat(kv_mask, n, axis=0),
+        jnp.repeat(next_pos, n, axis=0),
+    )
 
 
 @functools.partial(
-    jax.jit,
-    static_argnames=("config", "sc", "n", "cache_sharding", "start_slot"),
-    donate_argnames=("cache",),
+    jax.jit, static_argnames=("config", "sc", "start_slot"), donate_argnames=("cache",)
 )
 def _decode(
     params,
     config: ModelConfig,
     sc: SamplingConfig,
-    n: int,
-    cache_sharding: NamedSharding | None,
     logits,
     cache: KVCache,
     kv_mask,
-    next_pos,
+    pos,
     row_keys,
     start_slot: int,
 ):
-    """Repeats each prompt's cache for its n samples, then decodes until every row is done."""
-    cache = KVCache(jnp.repeat(cache.k, n, axis=1), jnp.repeat(cache.v, n, axis=1))
-    if cache_sharding is not None:
-        cache = KVCache(*(jax.lax.with_sharding_constraint(c, cache_sharding) for c in cache))
-    logits = jnp.repeat(logits, n, axis=0)
-    kv_mask = jnp.repeat(kv_mask, n, axis=0)
-    pos = jnp.repeat(next_pos, n, axis=0)
+    """Decodes ``R`` rows from slot ``start_slot`` until every row is done (or T tokens)."""
     rows, steps = logits.shape[0], sc.max_new_tokens
     eos = jnp.asarray(sc.eos_ids if sc.eos_ids else (-1,), jnp.int32)
 
