@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import random
 import re
 
@@ -250,7 +251,7 @@ def _text_key(s: str) -> str:
 
 def _strip_unit(s: str) -> str:
     """Drop a trailing plain unit word (``5 cm`` -> ``5``)."""
-    m = re.match(r"^(.*?)\s*(?:\\[a-z]+\s*)?([a-zA-Z]+)(?:\^\{?\d\}?)?$", s)
+    m = re.match(r"^(.*?\S)\s+([a-zA-Z]+)(?:\^\{?\d\}?)?$", s)
     if m and m.group(1) and m.group(2) in UNIT_WORDS:
         return m.group(1).strip()
     return s
@@ -271,12 +272,45 @@ def _to_sympy(s: str):
         symbol_i = sympy.Symbol("i")
         if symbol_i in expr.free_symbols:
             expr = expr.subs(symbol_i, sympy.I)
+        if not _tree_is_tame(expr):
+            return None
         floats = expr.atoms(sympy.Float)
         if floats:
             expr = expr.xreplace({f: sympy.Rational(str(f)) for f in floats})
         return expr
     except Exception:  # noqa: BLE001 -- any parser failure means "not parsable"
         return None
+
+
+_MAX_TREE_NODES = 600
+
+
+def _tree_is_tame(expr) -> bool:
+    """Reject sympy trees whose numeric evaluation could blow up: too many nodes, or an
+    exponential whose exponent holds another exponential, a symbolic power or a factorial
+    (``exp(exp(exp(100)))``, ``e^{e^{x}}``)."""
+    import sympy
+
+    nodes = 0
+    for node in sympy.preorder_traversal(expr):
+        nodes += 1
+        if nodes > _MAX_TREE_NODES:
+            return False
+        exponent = None
+        if isinstance(node, sympy.exp):
+            exponent = node.args[0]
+        elif isinstance(node, sympy.Pow) and not node.exp.is_Number:
+            exponent = node.exp
+        if exponent is None:
+            continue
+        for sub in sympy.preorder_traversal(exponent):
+            if isinstance(sub, (sympy.exp, sympy.factorial, sympy.gamma, sympy.factorial2)):
+                return False
+            if isinstance(sub, sympy.Pow) and not sub.exp.is_Number:
+                return False
+            if isinstance(sub, sympy.Integer) and abs(sub) > 10**6:
+                return False
+    return True
 
 
 def _numeric(expr, subs=None):
@@ -318,11 +352,8 @@ def _sympy_equal(pred: str, gold: str, gold_number: Number | None) -> bool:
         if _close(vp, vg, 1e-20):
             return True
         # an exact prediction for a decimal gold: right when it rounds to the gold
-        if gold_number is not None and gold_number.ulp_exp is not None and not _has_decimal(pred):
-            half_ulp = 0.5 * 10.0**gold_number.ulp_exp
-            return abs(vp.imag) < 1e-12 and abs(vp.real - float(gold_number.value)) <= half_ulp * (
-                1 + 1e-9
-            )
+        if abs(vp.imag) < 1e-12 and gold_number is not None:
+            return _rounds_to_gold(vp.real, _has_decimal(pred), gold_number)
         return False
     if set(ep.free_symbols) != set(eg.free_symbols):
         return False
@@ -337,6 +368,19 @@ def _sympy_equal(pred: str, gold: str, gold_number: Number | None) -> bool:
             return False
         agree += 1
     return agree >= 2
+
+
+def _rounds_to_gold(pred_value: float, pred_is_decimal: bool, gold: Number) -> bool:
+    """An exact prediction for a non-integer decimal gold: equal when it rounds to the gold at
+    the gold's last written digit (``\\frac13`` for ``0.33``; the gold needs two significant
+    digits). Predictions written as decimals never round."""
+    if pred_is_decimal or not gold.is_decimal or gold.ulp_exp is None:
+        return False
+    gold_value = float(gold.value)
+    if gold_value == 0 or math.floor(math.log10(abs(gold_value))) - gold.ulp_exp + 1 < 2:
+        return False  # a one-significant-digit gold is too coarse to round to
+    half_ulp = 0.5 * 10.0**gold.ulp_exp
+    return abs(pred_value - float(gold.value)) <= half_ulp * (1 + 1e-9)
 
 
 def sympyify_rational(rng: random.Random):
@@ -375,7 +419,10 @@ def _scalar_equal(pred: str, gold: str) -> bool:
         if stripped != gold:
             return _scalar_equal(pred, stripped)
     if pn is not None and gn is not None:
-        return pn.value == gn.value
+        if pn.value == gn.value:
+            return True
+        written_as_decimal = pn.ulp_exp is not None or "overline" in pred
+        return _rounds_to_gold(float(pn.value), written_as_decimal, gn)
     mb = _BASE_RE.match(gold)
     if mb and not mb.group(1).isalpha():
         return _compact(pred) in (mb.group(1), _compact(gold))
@@ -425,6 +472,12 @@ def _nodes_equal(pred: Node, gold: Node) -> bool:
         p_items = tuple(_strip_simple_lhs(n) if not _any_eq(gold) else n for n in pred.items)
         g_items = tuple(_strip_simple_lhs(n) if not _any_eq(pred) else n for n in gold.items)
         return _unordered_equal(p_items, g_items)
+    if pred.kind == "list" and gold.kind == "seq" and gold.brackets == "()":
+        if all(_is_name_eq(n) for n in pred.items) and len(pred.items) == len(gold.items):
+            return all(_nodes_equal(p.items[1], g) for p, g in zip(pred.items, gold.items))
+    if gold.kind == "list" and pred.kind == "seq" and pred.brackets == "()":
+        if all(_is_name_eq(n) for n in gold.items) and len(pred.items) == len(gold.items):
+            return all(_nodes_equal(p, g.items[1]) for p, g in zip(pred.items, gold.items))
     if pred.kind == "seq" and gold.kind == "seq":
         if len(pred.items) != len(gold.items):
             return False
@@ -459,6 +512,10 @@ def _nodes_equal(pred: Node, gold: Node) -> bool:
 
 def _is_name(node: Node) -> bool:
     return node.kind == "scalar" and _SIMPLE_LHS_RE.match(node.text) is not None
+
+
+def _is_name_eq(node: Node) -> bool:
+    return node.kind == "eq" and _is_name(node.items[0])
 
 
 def _any_eq(node: Node) -> bool:

@@ -15,6 +15,9 @@ Rules, in priority order (the first that yields something wins):
    after the last ``=``. A text that never states an answer gives ``None`` -- there is no
    "last number anywhere" fallback. A text that is only a short expression (``"3"``, at most
    80 characters, one line, no words) is its own answer.
+4. **Concluding sentence**: the last sentence opening with ``Therefore``/``Thus``/``Hence``/
+   ``So``/``In conclusion``/``Finally`` near the end; its value after the last ``is``/``=``
+   (``Therefore, Hillary has 7 nickels.`` -> ``7``).
 
 Braces are matched with one O(n) pass (:func:`match_braces`), so thousands of boxes or 100k-deep
 braces cost linear time.
@@ -170,7 +173,50 @@ def extract_answer(text: str) -> str | None:
     final = final_expression(text)
     if final is not None:
         return final
+    concluded = concluding_statement(text)
+    if concluded is not None:
+        return concluded
     return bare_answer(text)
+
+
+_CONCLUSION_RE = re.compile(
+    r"(?:^|(?<=[.!?\n]))\s*(?:\*\*)?(?:therefore|thus|hence|so|in conclusion|in summary|finally|"
+    r"consequently)\b[^.!?\n]*(?:[.!?](?=\s|$)|\n|$)",
+    re.IGNORECASE,
+)
+_NUMBER_TOKEN_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?")
+
+
+def concluding_statement(text: str, window: int = 1500) -> str | None:
+    """The value stated by the last concluding sentence (``Therefore, ... is 7 nickels.``).
+
+    Only sentences that start with a conclusion word (therefore, thus, hence, so, in
+    conclusion, finally) in the last ``window`` characters count; the value is the math span
+    or number after the sentence's last ``is``/``=``/``be``, else the sentence's only number.
+    """
+    tail = text[-window:]
+    last = None
+    for m in _CONCLUSION_RE.finditer(tail):
+        last = m
+    if last is None:
+        return None
+    sentence = last.group(0)
+    spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN_RE.finditer(sentence)]
+    split = re.split(r"\b(?:is|are|equals|be|was|has|have|gives|get)\b|=", sentence)
+    after = split[-1] if len(split) > 1 else None
+    if after is not None:
+        span = _MATH_SPAN_RE.search(after)
+        if span:
+            return next(g for g in span.groups() if g is not None).strip()
+        number = _NUMBER_TOKEN_RE.search(after)
+        if number:
+            return number.group(0)
+    if spans and len(spans) == 1:
+        return spans[0].strip()
+    numbers = _NUMBER_TOKEN_RE.findall(_MATH_SPAN_RE.sub(" ", sentence))
+    if len(numbers) == 1 and not spans:
+        return numbers[0]
+    return None
 
 
 def bare_answer(text: str) -> str | None:

@@ -32,14 +32,10 @@ def _check(response: object, gold: object) -> None:
 def math_reward(response: str, gold: str, *, require_think: bool = True) -> float:
     """LUFFY's v3 training reward for one decoded response: 1.0 if correct, else 0.0."""
     _check(response, gold)
-    text = guards.clean_text(response)
-    if require_think:
-        solution = split_after_think(text)
-        if solution is None:
-            return 0.0
-    else:
-        after = split_after_think(text)
-        solution = after if after is not None else text
+    after = split_after_think(response)
+    if after is None and require_think:
+        return 0.0
+    solution = guards.clean_text(after if after is not None else response)
     answer = extract_answer(solution)
     if answer is None:
         return 0.0
@@ -49,10 +45,8 @@ def math_reward(response: str, gold: str, *, require_think: bool = True) -> floa
 def boxed_reward(response: str, gold: str) -> float:
     """Strict evaluation grader: the last boxed answer must equal the gold. 1.0 or 0.0."""
     _check(response, gold)
-    text = guards.clean_text(response)
-    after = split_after_think(text)
-    if after is not None:
-        text = after
+    after = split_after_think(response)
+    text = guards.clean_text(after if after is not None else response)
     answer = last_boxed(SPECIAL_TOKEN_RE.sub("", text))
     if answer is None:
         return 0.0

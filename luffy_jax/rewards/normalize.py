@@ -116,6 +116,7 @@ def normalize_answer(answer: str) -> str:
     )
     s = s.replace("π", "\\pi ").replace("∞", "\\infty ").replace("√", "\\sqrt")
     s = s.replace("{,}", ",").replace("\\emptyset", "\\varnothing")
+    s = s.replace("\\!", "")
     s = _SPACING_RE.sub(" ", s)
     s = _DEGREE_RE.sub("", s)
     s = _TEXT_MACROS_RE.sub("\\\\text{", s)
@@ -126,6 +127,7 @@ def normalize_answer(answer: str) -> str:
     s = re.sub(r"_\{([^{}]*)\}", lambda m: "_{" + m.group(1).replace("\\", "").strip() + "}", s)
     s = _fix_short_args(s)
     s = re.sub(r"\s+", " ", s).strip()
+    s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)
     # a whole-answer \text{...} is the answer itself; a trailing \text{unit} is a unit
     if s.startswith("\\text{") and s.endswith("}") and s.count("\\text{") == 1:
         s = _unwrap_text(s).strip()

@@ -43,8 +43,9 @@ def grade_one(kind: str, response: str, gold: str) -> float:
     raise ValueError(f"unknown reward kind {kind!r}; expected one of {KINDS}")
 
 
-def _worker_main(conn: Connection) -> None:
+def _worker_main(conn: Connection, grade_fn=None) -> None:
     """Worker loop: import once, report ready, then grade ``(kind, response, gold)`` messages."""
+    grade = grade_fn if grade_fn is not None else grade_one
     import luffy_jax.rewards.grader  # noqa: F401 -- warm the imports before reporting ready
     from luffy_jax.rewards.equivalence import warm_up
 
@@ -60,15 +61,15 @@ def _worker_main(conn: Connection) -> None:
             return
         kind, response, gold = msg
         try:
-            conn.send(("ok", grade_one(kind, response, gold)))
+            conn.send(("ok", grade(kind, response, gold)))
         except Exception as exc:  # noqa: BLE001 -- reported to the parent as an error
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 class _Worker:
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx, grade_fn) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, grade_fn), daemon=True)
         self.process.start()
         child.close()
         self.ready = False
@@ -87,10 +88,13 @@ class RewardPool:
     """A reusable pool of reward worker processes (see the module docstring).
 
     Use as a context manager or call :meth:`close`. One ``score`` call runs at a time (a lock
-    serialises calls from several threads).
+    serialises calls from several threads). ``grade_fn`` replaces :func:`grade_one` as the
+    grader run in the workers (a picklable module-level ``(kind, response, gold) -> float``).
     """
 
-    def __init__(self, workers: int | None = None, *, start_method: str = "spawn") -> None:
+    def __init__(
+        self, workers: int | None = None, *, start_method: str = "spawn", grade_fn=None
+    ) -> None:
         if start_method not in ("spawn", "forkserver"):
             raise ValueError(f"start_method must be 'spawn' or 'forkserver', got {start_method!r}")
         if workers is None:
@@ -99,7 +103,8 @@ class RewardPool:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.num_workers = workers
         self._ctx = mp.get_context(start_method)
-        self._workers: list[_Worker] = [_Worker(self._ctx) for _ in range(workers)]
+        self._grade_fn = grade_fn
+        self._workers: list[_Worker] = [_Worker(self._ctx, grade_fn) for _ in range(workers)]
         self._lock = threading.Lock()
         self._closed = False
         self.restarts = 0
@@ -131,7 +136,7 @@ class RewardPool:
 
     def _replace(self, index: int) -> None:
         self._workers[index].kill()
-        self._workers[index] = _Worker(self._ctx)
+        self._workers[index] = _Worker(self._ctx, self._grade_fn)
         self.restarts += 1
 
     def score(
