@@ -383,11 +383,14 @@ def on_policy_grpo_objective(batch: Mapping[str, jax.Array], config: LossConfig)
 
 @register_objective("sft")
 def sft_objective(batch: Mapping[str, jax.Array], config: LossConfig) -> Terms:
-    """SFT (spec 3.3): token-mean NLL over the trace tokens (``off_policy_mask & response_mask``)."""
+    """SFT (spec 3.3): token-mean NLL over the trace tokens (``off_policy_mask & response_mask``),
+    minus ``entropy_coef`` x the token-mean entropy if a config asks for one."""
     trace = jnp.asarray(batch["off_policy_mask"]).astype(bool) & jnp.asarray(
         batch["response_mask"]
     ).astype(bool)
-    return sft_terms(batch["logp"], trace)
+    # The entropy terms are included so that SFT runs log their entropy; SFT presets set
+    # entropy_coef = 0 (OpenRLHF's SFT has no entropy bonus).
+    return _merge(sft_terms(batch["logp"], trace), _ent_kl(batch, config))
 
 
 @register_objective("rl_with_sft_loss")
@@ -407,7 +410,7 @@ def rl_with_sft_loss_objective(batch: Mapping[str, jax.Array], config: LossConfi
         batch["old_logp"],
         batch["advantages"],
         batch["response_mask"],
-        jnp.zeros_like(m),
+        trace,
         config.replace(use_clip=False),
         pg_mask=on_tokens,
     )

@@ -207,9 +207,13 @@ def test_micro_batch_accumulation_is_exact():
 
 def test_sft_objective_is_token_mean_nll_on_traces():
     b = _mixed_batch(3)
-    loss, metrics = obj.finalize(obj.objective_terms("sft", b, LUFFY), LUFFY)
+    cfg = LUFFY.replace(entropy_coef=0.0)
+    loss, metrics = obj.finalize(obj.objective_terms("sft", b, cfg), cfg)
     t = np.asarray(b["off_policy_mask"]) * np.asarray(b["response_mask"])
     np.testing.assert_allclose(float(loss), -(t * np.asarray(b["logp"])).sum() / t.sum(), rtol=1e-6)
+    m = np.asarray(b["response_mask"])
+    ent = (m * np.asarray(b["entropy"])).sum() / m.sum()
+    np.testing.assert_allclose(float(metrics["actor/entropy_loss"]), ent, rtol=1e-6)
 
 
 def test_rl_with_sft_loss_matches_spec_3_4():

@@ -1,0 +1,110 @@
+"""The full field schema of a training run, with LUFFY's official defaults (spec section 2).
+
+Every preset in ``experiments/`` starts from :func:`get_config` (``luffy_jax.trainer.schema``) and changes what it needs; every
+field can be overridden on the command line (``--config.loss.shaping_gamma=0.3``).
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.method = "luffy"  # luffy | on_policy_grpo | sft | rl_with_sft_loss | sft_then_rl
+    c.seed = 47
+    c.total_steps = 500  # --max_steps stops earlier; a later call with a larger value resumes
+
+    c.model = ml_collections.ConfigDict()
+    c.model.hf_path = ""  # a Hugging Face checkpoint folder (config.json + *.safetensors), or
+    c.model.config_json = ""  # a config.json for a randomly initialised model (tests, smoke runs)
+    c.model.overrides = ml_collections.ConfigDict()  # ModelConfig fields, e.g. num_layers=2
+    c.model.dtype = "bfloat16"
+    c.model.remat = True
+
+    c.tokenizer = ml_collections.ConfigDict()
+    c.tokenizer.path = ""  # default: model.hf_path
+
+    c.data = ml_collections.ConfigDict()
+    c.data.train_files = ""  # comma-separated parquet/JSONL files
+    c.data.fmt = ""  # "" = from the extension
+    c.data.problem_field = "problem"
+    c.data.answer_field = "answer"
+    c.data.trace_field = "trace"
+    c.data.traces_field = "traces"
+    c.data.use_system_prompt = True  # LUFFY's system prompt for JSONL problems
+    c.data.max_prompt_length = 1024
+    c.data.max_response_length = 8192
+    c.data.truncate_traces = False
+    c.data.on_error = "raise"  # or "skip" (counted and logged)
+    c.data.max_examples = 0  # 0 = all
+
+    c.rollout = ml_collections.ConfigDict()
+    c.rollout.prompts_per_step = 128
+    c.rollout.n = 8  # rows per prompt, on- plus off-policy
+    c.rollout.n_off = 1  # off-policy traces per prompt (k)
+    c.rollout.temperature = 1.0
+    c.rollout.top_p = 1.0
+    c.rollout.top_k = 0
+    c.rollout.max_concurrent = 0  # 0 = derived from free device memory
+    c.rollout.use_sampler_logprobs = False  # True: skip the old-log-prob forward pass
+    c.rollout.reward_timeout_s = 5.0
+    c.rollout.reward_workers = 0  # 0 = one per CPU core
+
+    c.loss = ml_collections.ConfigDict()
+    c.loss.use_clip = False
+    c.loss.clip_ratio = 0.2
+    c.loss.clip_ratio_high = -1.0  # < 0: same as clip_ratio
+    c.loss.off_policy_shaping = "p_div_p"
+    c.loss.shaping_gamma = 0.1
+    c.loss.shaping_pow = 0.5
+    c.loss.shaping_weight = 0.1
+    c.loss.on_policy_shaping = "none"
+    c.loss.aggregation = "constant"
+    c.loss.constant_normalizer = -1.0  # < 0: the padded response width (max_response_length)
+    c.loss.off_max_clip = -1.0  # < 0: off
+    c.loss.off_min_clip = -1.0
+    c.loss.entropy_coef = 0.001
+    c.loss.kl_coef = 0.0
+    c.loss.sft_coef = 1.0
+    c.loss.advantage_use_std = False
+
+    c.optim = ml_collections.ConfigDict()
+    c.optim.lr = 1e-6
+    c.optim.b1 = 0.9
+    c.optim.b2 = 0.999
+    c.optim.eps = 1e-8
+    c.optim.weight_decay = 0.01
+    c.optim.grad_clip = 1.0
+    c.optim.schedule = "constant"  # constant | cosine
+    c.optim.warmup_steps = 0
+    c.optim.min_lr_ratio = 0.1  # cosine floor
+
+    c.batch = ml_collections.ConfigDict()
+    c.batch.mini_batch_prompts = 64  # one optimizer step per mini-batch (2 per rollout in LUFFY)
+    c.batch.micro_batch_rows = 8  # rows per forward/backward (gradients accumulated exactly)
+
+    c.sft = ml_collections.ConfigDict()  # the SFT baseline and stage 1 of sft_then_rl
+    c.sft.steps = 0  # sft_then_rl: SFT optimizer steps before RL starts
+    c.sft.lr = 5e-5
+
+    c.mesh = ml_collections.ConfigDict()
+    c.mesh.data = 1
+    c.mesh.fsdp = -1
+    c.mesh.tensor = 1
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.files = ""  # comma-separated; "" = no validation
+    c.eval.every = 10
+    c.eval.temperature = 0.6
+    c.eval.max_new_tokens = 8192
+    c.eval.grader = "math"  # in-training validation: reward v3 (spec 1.12); final eval: "boxed"
+    c.eval.remove_system = False
+    c.eval.max_examples = 0
+
+    c.checkpoint = ml_collections.ConfigDict()
+    c.checkpoint.every = 50
+    c.checkpoint.keep = 2
+
+    c.log = ml_collections.ConfigDict()
+    c.log.peak_tflops = 0.0  # per device; > 0 enables the MFU metric
+    c.log.tensorboard = True
+    return c
