@@ -1,0 +1,80 @@
+"""The synthetic task, its teacher, the tokenizer, and the seconds-long quickstart."""
+
+import json
+
+import transformers
+
+from luffy_jax import rewards
+from luffy_jax.synthetic import (
+    TINY,
+    build_char_tokenizer,
+    make_split,
+    plain_answer,
+    save_char_tokenizer,
+    teacher_trace,
+)
+from luffy_jax.synthetic.task import Problem
+
+
+def test_splits_are_deterministic_distinct_and_in_range():
+    a, b = make_split(3, 50, (2, 3)), make_split(3, 50, (2, 3))
+    assert [p.text for p in a] == [p.text for p in b]
+    assert len({p.text for p in a}) == 50
+    assert all(2 <= len(p.ops) <= 3 and all(0 <= v <= 99 for v in p.values) for p in a)
+    ood = make_split(4, 30, (4, 5))
+    assert all(len(p.ops) >= 4 for p in ood)
+    assert [p.text for p in make_split(5, 50, (2, 3))] != [p.text for p in a]
+
+
+def test_problem_text_and_answer():
+    p = Problem(7, (("+", 5), ("-", 3), ("+", 8)))
+    assert p.text == "((7+5)-3)+8" and p.answer == 17 and p.values == [12, 9, 17]
+    assert teacher_trace(p) == "7+5=12\n12-3=9\n9+8=17\n</think>\n\\boxed{17}"
+
+
+def test_teacher_traces_are_scored_correct_by_the_reward():
+    problems = make_split(0, 40, (1, 5))
+    for p in problems:
+        gold = str(p.answer)
+        assert rewards.math_reward("<think>\n" + teacher_trace(p), gold) == 1.0
+        assert rewards.math_reward(plain_answer(p), gold) == 1.0
+        assert rewards.boxed_reward(teacher_trace(p), gold) == 1.0
+        assert (
+            rewards.math_reward(
+                teacher_trace(p).replace(f"{{{gold}}}", f"{{{p.answer + 1}}}"), gold
+            )
+            == 0.0
+        )
+
+
+def test_char_tokenizer_round_trip_and_saved_copy(tmp_path):
+    tok = build_char_tokenizer()
+    text = "<think>\n((7+5)-3)+8\n7+5=12</think>\n\\boxed{17}<|endoftext|>"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids) == text
+    assert ids[0] == tok.convert_tokens_to_ids("<think>") and ids[-1] == tok.eos_token_id == 0
+    loaded = transformers.AutoTokenizer.from_pretrained(save_char_tokenizer(tmp_path / "tok"))
+    assert loaded(text, add_special_tokens=False)["input_ids"] == ids
+    prompt = loaded.apply_chat_template(
+        [{"role": "user", "content": "1+1"}], tokenize=False, add_generation_prompt=True
+    )
+    assert prompt == "<|im_start|>user\n1+1<|im_end|>\n<|im_start|>assistant\n<think>\n"
+
+
+def test_tiny_quickstart_end_to_end(tmp_path):
+    from luffy_jax.quickstart import run_quickstart
+
+    results = run_quickstart(str(tmp_path), tiny=True)
+    assert set(results["before"]) == {"id", "ood"} and set(results["after"]) == {"id", "ood"}
+    for split in ("before", "after"):
+        assert all(0.0 <= v <= 1.0 for v in results[split].values())
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
+    md = (tmp_path / "results.md").read_text()
+    assert "in-distribution" in md and f"after {TINY.rl_steps} LUFFY steps" in md
+    records = [
+        json.loads(x)
+        for x in (tmp_path / "runs" / "luffy" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert [r["step"] for r in records] == list(range(1, TINY.rl_steps + 1))
+    assert all(r["batch/off_solved"] == 1.0 for r in records)  # teacher traces always score 1
+    assert "val/avg_score" in records[-1]
