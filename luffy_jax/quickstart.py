@@ -3,7 +3,7 @@
     python -m luffy_jax.quickstart [--workdir=/tmp/luffy_quickstart] [--tiny]
 
 1. builds a character tokenizer, the task's splits (in-distribution: 2-3 operations; out of
-   distribution: 4-5) and teacher traces with worked steps;
+   distribution: 4-6) and teacher traces with worked steps;
 2. pretrains a tiny Qwen2-shaped policy on the plain ``question -> \\boxed{answer}`` format (no
    worked steps), so on-policy RL starts weak on multi-step problems;
 3. trains it with LUFFY (7 samples + 1 teacher trace per prompt, policy shaping) through
@@ -51,8 +51,8 @@ def run_quickstart(workdir: str, *, tiny: bool = False, seed: int = 0) -> dict:
     with open(os.path.join(workdir, "results.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
     table = (
-        "# LUFFY quickstart (synthetic multi-step arithmetic)\n\n"
-        "| policy | in-distribution (2-3 ops) | out-of-distribution (4-5 ops) |\n"
+        "# LUFFY quickstart (synthetic multi-step modular arithmetic)\n\n"
+        "| policy | in-distribution (2-3 ops) | out-of-distribution (4-6 ops) |\n"
         "| --- | --- | --- |\n"
         f"| base (pretrained on answers only) | {before['id']:.3f} | {before['ood']:.3f} |\n"
         f"| after {scale.rl_steps} LUFFY steps | {after['id']:.3f} | {after['ood']:.3f} |\n\n"

@@ -1,6 +1,7 @@
 """Data: readers for LUFFY parquet / JSONL, chat templating and ``<think>`` rules, tokenization
 with counted limits, TFDS builders, and a Grain pipeline of rollout batches with checkpointable
-position. See :mod:`luffy_jax.data.pipeline` for the exact batch format.
+position. See :mod:`luffy_jax.data.pipeline` for the exact batch format; TFDS builders live in
+:mod:`luffy_jax.data.tfds_builders` (imported on demand: ``tensorflow_datasets`` is heavy).
 """
 
 from luffy_jax.data.examples import DataError, Example, JsonlFields, read_examples

@@ -1,21 +1,23 @@
 """A verifiable multi-step reasoning task with a programmatic teacher.
 
-A problem is a chain of additions and subtractions applied left to right to a start value, written
-with explicit parentheses, e.g. ``((7+5)-3)+8``. The answer is an integer. The teacher's trace
-works one operation per line and boxes the result::
+A problem is a chain of additions and subtractions of digits, evaluated left to right modulo 10,
+e.g. ``7+5+3-4`` (mod 10). The answer is a digit. The teacher's trace works one operation per line
+and boxes the result::
 
-    7+5=12
-    12-3=9
-    9+8=17
+    7+5=2
+    2+3=5
+    5-4=1
     </think>
-    \\boxed{17}
+    \\boxed{1}
 
-(after the ``<think>\\n`` that ends the generation prompt). The base policy is pretrained on the
-*plain* format, ``</think>\\n\\boxed{17}``, with no worked steps, so it must compute the whole chain
-in one go: easy for one operation, hard for three, which is where off-policy guidance should help.
+(after the ``<think>\\n`` that ends the generation prompt). Each step is a lookup in a 10 x 10 table
+that a tiny model learns easily; composing three or more lookups in one forward pass is what it
+cannot do. The base policy is pretrained on the *plain* format, ``</think>\\n\\boxed{1}``, with no
+worked steps: right for one operation, mostly wrong for three, which is where off-policy guidance
+should help.
 
-Splits: in-distribution problems have ``2..3`` operations; out-of-distribution ones ``4..5``
-(longer chains than any seen in training). Values stay within ``[0, 99]``.
+Splits: in-distribution problems have ``2..3`` operations; out-of-distribution ones ``4..6``
+(longer chains than any seen in training).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import os
 import random
 from collections.abc import Sequence
 
+MODULUS = 10
+
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
@@ -34,16 +38,13 @@ class Problem:
 
     @property
     def text(self) -> str:
-        expr = str(self.start)
-        for i, (op, v) in enumerate(self.ops):
-            expr = f"({expr}{op}{v})" if i < len(self.ops) - 1 else f"{expr}{op}{v}"
-        return expr
+        return str(self.start) + "".join(f"{op}{v}" for op, v in self.ops)
 
     @property
     def values(self) -> list[int]:
         out, x = [], self.start
         for op, v in self.ops:
-            x = x + v if op == "+" else x - v
+            x = (x + v if op == "+" else x - v) % MODULUS
             out.append(x)
         return out
 
@@ -52,20 +53,11 @@ class Problem:
         return self.values[-1]
 
 
-def sample_problem(rng: random.Random, num_ops: int, max_value: int = 99) -> Problem:
-    """A random chain of ``num_ops`` operations whose intermediate values stay in [0, max_value]."""
-    x = rng.randint(1, 20)
-    start, ops = x, []
-    for _ in range(num_ops):
-        while True:
-            op = rng.choice("+-")
-            v = rng.randint(1, 20)
-            y = x + v if op == "+" else x - v
-            if 0 <= y <= max_value:
-                break
-        ops.append((op, v))
-        x = y
-    return Problem(start, tuple(ops))
+def sample_problem(rng: random.Random, num_ops: int) -> Problem:
+    """A random chain of ``num_ops`` digit operations."""
+    start = rng.randint(0, MODULUS - 1)
+    ops = tuple((rng.choice("+-"), rng.randint(1, MODULUS - 1)) for _ in range(num_ops))
+    return Problem(start, ops)
 
 
 def teacher_trace(p: Problem) -> str:
@@ -83,10 +75,13 @@ def plain_answer(p: Problem) -> str:
 
 
 def make_split(seed: int, count: int, ops_range: tuple[int, int]) -> list[Problem]:
-    """``count`` distinct problems with ``ops_range[0]..ops_range[1]`` operations."""
+    """``count`` distinct problems with ``ops_range[0]..ops_range[1]`` operations (if that many
+    exist; one-operation chains number only 180)."""
     rng = random.Random(seed)
     seen, out = set(), []
-    while len(out) < count:
+    tries = 0
+    while len(out) < count and tries < 100 * count:
+        tries += 1
         p = sample_problem(rng, rng.randint(*ops_range))
         if p.text not in seen:
             seen.add(p.text)

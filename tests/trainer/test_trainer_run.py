@@ -120,3 +120,24 @@ def test_avg_at_k_by_replicas():
     assert out["scores"] == {"aime": 0.75, "math": 0.5}
     assert out["average"] == pytest.approx(0.625) and out["accuracy"] == pytest.approx(4 / 6)
     json.dumps(out)
+
+
+def test_export_hf_loads_in_transformers_with_the_same_logits(tiny_config, tmp_path):
+    import torch
+    import transformers
+
+    from luffy_jax.export_hf import export
+    from luffy_jax.models import compute_logits
+
+    tiny_config.method = "sft"
+    tiny_config.total_steps = 1
+    run_training(tiny_config, str(tmp_path / "run"))
+    out = export(str(tmp_path / "run"), str(tmp_path / "hf"))
+    model = transformers.AutoModelForCausalLM.from_pretrained(out, torch_dtype=torch.float32).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(out)
+    ids = tok("3+4=7", add_special_tokens=False)["input_ids"]
+    config, params, _ = load_trained_policy(str(tmp_path / "run"))
+    ours = np.asarray(compute_logits(params, config, np.asarray([ids], np.int32)))
+    with torch.no_grad():
+        ref = model(torch.tensor([ids])).logits.numpy()
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
