@@ -36,7 +36,7 @@ class Scale:
 
     train_problems: int = 2000
     eval_problems: int = 200
-    pretrain_steps: int = 300
+    pretrain_steps: int = 400
     rl_steps: int = 60
     prompts_per_step: int = 16
     n: int = 8
@@ -151,7 +151,7 @@ def run_config(
     c.tokenizer.path = files.tokenizer
     c.data.use_system_prompt = False
     c.data.max_prompt_length = 40
-    c.data.max_response_length = 64
+    c.data.max_response_length = 80
     c.rollout.n = scale.n
     c.rollout.n_off = 1
     c.rollout.prompts_per_step = scale.prompts_per_step
@@ -160,13 +160,13 @@ def run_config(
         scale.prompts_per_step // 2, 1
     )  # 2 optimizer steps per rollout
     c.batch.micro_batch_rows = min(64, c.batch.mini_batch_prompts * scale.n)
-    c.loss.constant_normalizer = -1.0  # the padded width (64)
+    c.loss.constant_normalizer = -1.0  # the padded width (80)
     c.optim.lr = 3e-4
     c.optim.weight_decay = 0.0
     c.mesh.data, c.mesh.fsdp, c.mesh.tensor = 1, -1, 1
     c.eval.files = files.eval_curve
     c.eval.every = scale.eval_every
-    c.eval.max_new_tokens = 64
+    c.eval.max_new_tokens = 80
     c.eval.temperature = 0.6
     c.eval.grader = "math"
     c.checkpoint.every = 1000

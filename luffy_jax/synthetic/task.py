@@ -1,16 +1,17 @@
 """A verifiable multi-step reasoning task with a programmatic teacher.
 
-A problem is a chain of additions and subtractions of digits, evaluated left to right modulo 10,
-e.g. ``7+5+3-4`` (mod 10). The answer is a digit. The teacher's trace works one operation per line
-and boxes the result::
+A problem is a chain of additions and subtractions of digits, evaluated left to right modulo 5,
+e.g. ``3+4+2-1`` (mod 5). The answer is a digit in 0..4. The teacher's trace rewrites the chain one operation at a
+time and boxes the result::
 
-    7+5=2
-    2+3=5
-    5-4=1
+    3+4+2-1
+    2+2-1
+    4-1
+    3
     </think>
-    \\boxed{1}
+    \\boxed{3}
 
-(after the ``<think>\\n`` that ends the generation prompt). Each step is a lookup in a 10 x 10 table
+(after the ``<think>\\n`` that ends the generation prompt). Each step is a lookup in a 5 x 4 table
 that a tiny model learns easily; composing three or more lookups in one forward pass is what it
 cannot do. The base policy is pretrained on the *plain* format, ``</think>\\n\\boxed{1}``, with no
 worked steps: right for one operation, mostly wrong for three, which is where off-policy guidance
@@ -28,7 +29,7 @@ import os
 import random
 from collections.abc import Sequence
 
-MODULUS = 10
+MODULUS = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,18 +55,18 @@ class Problem:
 
 
 def sample_problem(rng: random.Random, num_ops: int) -> Problem:
-    """A random chain of ``num_ops`` digit operations."""
+    """A random chain of ``num_ops`` operations on digits mod ``MODULUS``."""
     start = rng.randint(0, MODULUS - 1)
     ops = tuple((rng.choice("+-"), rng.randint(1, MODULUS - 1)) for _ in range(num_ops))
     return Problem(start, ops)
 
 
 def teacher_trace(p: Problem) -> str:
-    """The worked solution (one line per operation), ``</think>``, then the boxed answer."""
-    lines, x = [], p.start
-    for (op, v), y in zip(p.ops, p.values):
-        lines.append(f"{x}{op}{v}={y}")
-        x = y
+    """The worked solution: each line evaluates the first operation of the line above (a
+    scratchpad a small model can follow), then ``</think>`` and the boxed answer."""
+    lines = [p.text]
+    for i, y in enumerate(p.values):
+        lines.append(str(y) + "".join(f"{o}{w}" for o, w in p.ops[i + 1 :]))
     return "\n".join(lines) + "\n</think>\n\\boxed{" + str(p.answer) + "}"
 
 
@@ -76,7 +77,7 @@ def plain_answer(p: Problem) -> str:
 
 def make_split(seed: int, count: int, ops_range: tuple[int, int]) -> list[Problem]:
     """``count`` distinct problems with ``ops_range[0]..ops_range[1]`` operations (if that many
-    exist; one-operation chains number only 180)."""
+    exist; one-operation chains number only 5 x 8 = 40)."""
     rng = random.Random(seed)
     seen, out = set(), []
     tries = 0

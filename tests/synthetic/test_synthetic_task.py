@@ -20,17 +20,17 @@ def test_splits_are_deterministic_distinct_and_in_range():
     a, b = make_split(3, 50, (2, 3)), make_split(3, 50, (2, 3))
     assert [p.text for p in a] == [p.text for p in b]
     assert len({p.text for p in a}) == 50
-    assert all(2 <= len(p.ops) <= 3 and all(0 <= v <= 9 for v in p.values) for p in a)
+    assert all(2 <= len(p.ops) <= 3 and all(0 <= v <= 4 for v in p.values) for p in a)
     ood = make_split(4, 30, (4, 6))
     assert all(4 <= len(p.ops) <= 6 for p in ood)
     assert [p.text for p in make_split(5, 50, (2, 3))] != [p.text for p in a]
-    assert len(make_split(0, 500, (1, 1))) == 180  # only 10 x 18 one-operation chains exist
+    assert len(make_split(0, 500, (1, 1))) == 40  # only 5 x 8 one-operation chains exist
 
 
 def test_problem_text_and_answer():
-    p = Problem(7, (("+", 5), ("-", 3), ("+", 8)))
-    assert p.text == "7+5-3+8" and p.values == [2, 9, 7] and p.answer == 7
-    assert teacher_trace(p) == "7+5=2\n2-3=9\n9+8=7\n</think>\n\\boxed{7}"
+    p = Problem(3, (("+", 4), ("-", 3), ("+", 2)))
+    assert p.text == "3+4-3+2" and p.values == [2, 4, 1] and p.answer == 1
+    assert teacher_trace(p) == "3+4-3+2\n2-3+2\n4+2\n1\n</think>\n\\boxed{1}"
 
 
 def test_teacher_traces_are_scored_correct_by_the_reward():
