@@ -45,6 +45,7 @@ import random
 import re
 
 from luffy_jax.rewards import guards
+from luffy_jax.rewards.extract import last_boxed
 from luffy_jax.rewards.normalize import UNIT_WORDS, Number, normalize_answer, parse_number
 
 logger = logging.getLogger(__name__)
@@ -251,8 +252,8 @@ def _text_key(s: str) -> str:
 
 def _strip_unit(s: str) -> str:
     """Drop a trailing plain unit word (``5 cm`` -> ``5``)."""
-    m = re.match(r"^(.*?\S)\s+([a-zA-Z]+)(?:\^\{?\d\}?)?$", s)
-    if m and m.group(1) and m.group(2) in UNIT_WORDS:
+    m = re.match(r"^(.*?\S)\s+([a-zA-Z]+)(?:\s*/\s*[a-zA-Z]+)?(?:\^\{?-?\d\}?)?$", s)
+    if m and m.group(1) and (m.group(2) in UNIT_WORDS or len(m.group(2)) >= 2):
         return m.group(1).strip()
     return s
 
@@ -575,6 +576,10 @@ def math_equal(prediction: str, gold: str) -> bool:
 
 @functools.lru_cache(maxsize=16384)
 def _math_equal(prediction: str, gold: str) -> bool:
+    if "\\boxed" in prediction or "\\fbox" in prediction:
+        prediction = last_boxed(prediction) or ""
+    if "\\boxed" in gold or "\\fbox" in gold:
+        gold = last_boxed(gold) or gold
     pred = normalize_answer(prediction)
     gold_n = normalize_answer(gold)
     if not pred or not gold_n:

@@ -34,10 +34,11 @@ _CONNECTOR_RE = re.compile(
     r"^[\s,;$.]*(?:(?:\\text\{\s*)?(?:or|and)(?:\s*\})?|,|;)?[\s,;$]*(?:[a-zA-Z]\s*=\s*)?[\s$]*$"
 )
 _ANSWER_PHRASE_RE = re.compile(
-    r"(?:final\s+answer|answer)\s*(?:is|:|=)\s*(?:[:]\s*)?",
+    r"(?:final\s+answer|answer|correct\s+(?:option|choice)|the\s+(?:option|choice))"
+    r"\s*(?:\*\*)?\s*(?:is|:|=)\s*(?:[:]\s*)?",
     re.IGNORECASE,
 )
-_SENTENCE_END_RE = re.compile(r"(?<![0-9])\.(?:\s|$)|\n")
+_SENTENCE_END_RE = re.compile(r"\.(?=\s|$)|\n")
 _MATH_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _MAX_BOX_JOIN = 8
 
@@ -121,13 +122,13 @@ def answer_phrase(text: str) -> str | None:
         last = m
     if last is None:
         return None
-    rest = text[last.end() :].lstrip()
+    rest = text[last.end() :].lstrip(" \t*:")
     span = _MATH_SPAN_RE.match(rest)
     if span:
         candidate = next(g for g in span.groups() if g is not None)
     else:
         candidate = _sentence(rest)
-    candidate = candidate.strip().rstrip(".").strip()
+    candidate = candidate.strip().strip("*").strip().rstrip(".").strip()
     return candidate or None
 
 
@@ -187,12 +188,14 @@ _CONCLUSION_RE = re.compile(
 _NUMBER_TOKEN_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?")
 
 
-def concluding_statement(text: str, window: int = 1500) -> str | None:
+def concluding_statement(text: str, window: int = 600) -> str | None:
     """The value stated by the last concluding sentence (``Therefore, ... is 7 nickels.``).
 
     Only sentences that start with a conclusion word (therefore, thus, hence, so, in
     conclusion, finally) in the last ``window`` characters count; the value is the math span
-    or number after the sentence's last ``is``/``=``/``be``, else the sentence's only number.
+    or number after the sentence's last ``is``/``=``/``be``/``has``/``get``; a sentence without
+    such a verb gives None (no "last number" guessing), except a sentence opening with
+    therefore/thus/hence/in conclusion that holds exactly one number.
     """
     tail = text[-window:]
     last = None
@@ -201,7 +204,6 @@ def concluding_statement(text: str, window: int = 1500) -> str | None:
     if last is None:
         return None
     sentence = last.group(0)
-    spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN_RE.finditer(sentence)]
     split = re.split(r"\b(?:is|are|equals|be|was|has|have|gives|get)\b|=", sentence)
     after = split[-1] if len(split) > 1 else None
     if after is not None:
@@ -211,11 +213,12 @@ def concluding_statement(text: str, window: int = 1500) -> str | None:
         number = _NUMBER_TOKEN_RE.search(after)
         if number:
             return number.group(0)
-    if spans and len(spans) == 1:
-        return spans[0].strip()
-    numbers = _NUMBER_TOKEN_RE.findall(_MATH_SPAN_RE.sub(" ", sentence))
-    if len(numbers) == 1 and not spans:
-        return numbers[0]
+    # a strong conclusion ("Therefore, it will take 4 beakers.") stating exactly one number
+    if re.match(r"\s*(?:\*\*)?(?:therefore|thus|hence|in conclusion)\b", sentence, re.IGNORECASE):
+        if not _MATH_SPAN_RE.search(sentence):
+            numbers = _NUMBER_TOKEN_RE.findall(sentence)
+            if len(numbers) == 1:
+                return numbers[0]
     return None
 
 

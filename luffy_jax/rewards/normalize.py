@@ -33,7 +33,9 @@ _DEGREE_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree|\
 _SIZING_RE = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)\s*(?=[(\[{|.)\]}\\])"
 )
-_UNIT_TEXT_RE = re.compile(r"\s*\\text\s*\{\s*[a-zA-Z][a-zA-Z\s.]*\}(?:\s*\^\s*\{?\d\}?)?\s*$")
+_UNIT_TEXT_RE = re.compile(
+    r"\s*\\text\s*\{\s*[a-zA-Z][a-zA-Z\s./^\-0-9]*\}(?:\s*\^\s*\{?-?\d\}?)?\s*$"
+)
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _MAX_SCI_EXPONENT = 400
 

@@ -105,5 +105,16 @@ RESPONSES = [
     ("</think>\\boxed{10,080}<|im_end|>", "10080", 1.0),
     ("</think>\\fbox{12}", "12", 1.0),
     ("</think>so we get \\boxed 7 at last", "7", 1.0),
+    ("</think>**Answer:** $\\frac{1}{2}$", "0.5", 1.0),
+    ("</think>Final Answer: The final answer is 3. I hope it is correct.", "3", 1.0),
+    ("</think>The correct option is (B).", "B", 1.0),
+    ("</think>Answer: **C**", "C", 1.0),
+    ("</think>So we need 12 more steps", "12", 0.0),
+    ("</think>The answer is 5. Wait, actually the answer is 6.", "6", 1.0),
+    ("</think>The answer is 2 or -2.", "2", 0.0),
+    ("</think>\\boxed{7 \\times 10^{37} \\mathrm{~cm}}", "7e37", 1.0),
+    ("</think>\\boxed{x < 1 \\text{ or } x > 2}", "(-\\infty,1)\\cup(2,\\infty)", 1.0),
+    ("</think>\\boxed{y=-0.5x+3}", "y = -\\frac{1}{2}x + 3", 1.0),
+    ("</think>Therefore, it will take 4 beakers of water to fill the tank.", "4", 1.0),
 ]
 # fmt: on
