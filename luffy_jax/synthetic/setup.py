@@ -37,7 +37,7 @@ class Scale:
     train_problems: int = 2000
     eval_problems: int = 200
     pretrain_steps: int = 400
-    rl_steps: int = 60
+    rl_steps: int = 100
     prompts_per_step: int = 16
     n: int = 8
     eval_every: int = 10
@@ -161,7 +161,7 @@ def run_config(
     )  # 2 optimizer steps per rollout
     c.batch.micro_batch_rows = min(64, c.batch.mini_batch_prompts * scale.n)
     c.loss.constant_normalizer = -1.0  # the padded width (80)
-    c.optim.lr = 3e-4
+    c.optim.lr = 5e-4
     c.optim.weight_decay = 0.0
     c.mesh.data, c.mesh.fsdp, c.mesh.tensor = 1, -1, 1
     c.eval.files = files.eval_curve

@@ -315,7 +315,7 @@ def run_training(
                 step,
             )
             metrics["timing_s/step"] = time.monotonic() - t0
-            if int(cfg.log.peak_tflops) > 0 or float(cfg.log.peak_tflops) > 0:
+            if float(cfg.log.peak_tflops) > 0:
                 flops = 6.0 * model_config.num_params() * metrics["perf/tokens"]
                 metrics["perf/mfu"] = (
                     flops
