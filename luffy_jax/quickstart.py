@@ -3,9 +3,9 @@
     python -m luffy_jax.quickstart [--workdir=/tmp/luffy_quickstart] [--tiny]
 
 1. builds a character tokenizer, the task's splits (in-distribution: 2-3 operations; out of
-   distribution: 4-6) and teacher traces with worked steps;
-2. pretrains a tiny Qwen2-shaped policy on the plain ``question -> \\boxed{answer}`` format (no
-   worked steps), so on-policy RL starts weak on multi-step problems;
+   distribution: 4-5) and teacher traces with worked steps;
+2. pretrains a tiny Qwen2-shaped policy on worked solutions whose results are guessed (it learns
+   the layout, not the arithmetic), so on-policy RL starts at chance on multi-step problems;
 3. trains it with LUFFY (7 samples + 1 teacher trace per prompt, policy shaping) through
    ``luffy_jax.train.run_training`` -- the same code as real runs;
 4. evaluates before and after, and writes ``results.md`` and ``curves.png`` into the workdir.
@@ -52,9 +52,9 @@ def run_quickstart(workdir: str, *, tiny: bool = False, seed: int = 0) -> dict:
         json.dump(results, f, indent=2)
     table = (
         "# LUFFY quickstart (synthetic multi-step modular arithmetic)\n\n"
-        "| policy | in-distribution (2-3 ops) | out-of-distribution (4-6 ops) |\n"
+        "| policy | in-distribution (2-3 ops) | out-of-distribution (4-5 ops) |\n"
         "| --- | --- | --- |\n"
-        f"| base (pretrained on answers only) | {before['id']:.3f} | {before['ood']:.3f} |\n"
+        f"| base (pretrained on guessed worked solutions) | {before['id']:.3f} | {before['ood']:.3f} |\n"
         f"| after {scale.rl_steps} LUFFY steps | {after['id']:.3f} | {after['ood']:.3f} |\n\n"
         f"Accuracy = strict boxed grading, one sample per problem at T=0.6. Curves: `{os.path.basename(curves)}`. "
         f"Wall time: {results['seconds']:.0f} s.\n"

@@ -73,6 +73,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
+        self.created_at = time.monotonic()
         self.item: int | None = None
         self.started_at = 0.0
 
@@ -211,6 +212,14 @@ class RewardPool:
                     stats["errors"] += 1
                     errors.append(f"item {item}: {payload}")
             now = time.monotonic()
+            if not any(w.ready for w in self._workers) and all(
+                now - w.created_at > _START_TIMEOUT_S for w in self._workers
+            ):
+                raise RuntimeError(
+                    f"no reward worker became ready within {_START_TIMEOUT_S:.0f} s; with the "
+                    "'spawn' start method a script that trains must guard its entry point with "
+                    "`if __name__ == '__main__':` (each worker imports the main module)"
+                )
             for w_index, worker in enumerate(self._workers):
                 if worker.item is not None and now - worker.started_at > timeout_s:
                     stats["timeouts"] += 1

@@ -16,7 +16,8 @@ from luffy_jax.trainer import load_trained_policy, run_training
 
 
 def pretrain_base(files: Files, scale: Scale, seed: int = 0) -> str:
-    """Brief next-token training on the plain answer-only format; writes ``files.base_model``."""
+    """Brief next-token training on ``files.pretrain`` (see ``Scale.pretrain_traces``); writes
+    ``files.base_model``."""
     workdir = os.path.join(files.root, "runs", "pretrain")
     if not os.path.isfile(os.path.join(files.base_model, "model.safetensors")):
         run_training(run_config(files, "pretrain", scale=scale, seed=seed), workdir)

@@ -36,12 +36,15 @@ class Scale:
 
     train_problems: int = 2000
     eval_problems: int = 200
-    pretrain_steps: int = 400
+    pretrain_steps: int = 800
     rl_steps: int = 100
     prompts_per_step: int = 16
     n: int = 8
     eval_every: int = 10
     eval_subset: int = 64
+    # What the base policy is pretrained on: "guessed" (the teacher's layout with random
+    # intermediate values) or "plain" (the boxed answer alone).
+    pretrain_traces: str = "guessed"
 
 
 FULL = Scale()
@@ -74,7 +77,7 @@ class Files:
 
     @property
     def pretrain(self) -> str:
-        return self.path("pretrain_plain.jsonl")
+        return self.path("pretrain.jsonl")
 
     @property
     def eval_id(self) -> str:
@@ -104,12 +107,13 @@ def prepare_files(root: str, scale: Scale = FULL, seed: int = 0) -> Files:
     save_char_tokenizer(files.tokenizer)
     train = make_split(seed + 1, scale.train_problems, (2, 3))
     write_jsonl(files.train, train, trace="teacher", source="train")
-    # Pretraining: the plain answer-only format over 1..3-operation chains.
+    # Pretraining over 1..3-operation chains, without the arithmetic (see ``Scale``).
     write_jsonl(
         files.pretrain,
         make_split(seed + 2, scale.train_problems, (1, 3)),
-        trace="plain",
+        trace=scale.pretrain_traces,
         source="pretrain",
+        seed=seed + 5,
     )
     eval_id = [
         p
@@ -161,7 +165,7 @@ def run_config(
     )  # 2 optimizer steps per rollout
     c.batch.micro_batch_rows = min(64, c.batch.mini_batch_prompts * scale.n)
     c.loss.constant_normalizer = -1.0  # the padded width (80)
-    c.optim.lr = 5e-4
+    c.optim.lr = 3e-4
     c.optim.weight_decay = 0.0
     c.mesh.data, c.mesh.fsdp, c.mesh.tensor = 1, -1, 1
     c.eval.files = files.eval_curve

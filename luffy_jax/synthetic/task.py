@@ -1,23 +1,23 @@
 """A verifiable multi-step reasoning task with a programmatic teacher.
 
 A problem is a chain of additions and subtractions of digits, evaluated left to right modulo 5,
-e.g. ``3+4+2-1`` (mod 5). The answer is a digit in 0..4. The teacher's trace rewrites the chain one operation at a
-time and boxes the result::
+e.g. ``3+4+2-1``. The answer is a digit in 0..4. The teacher's trace works one operation per
+line, each line starting from the previous line's result, and boxes the last one::
 
-    3+4+2-1
-    2+2-1
-    4-1
-    3
+    3+4=2
+    2+2=4
+    4-1=3
     </think>
     \\boxed{3}
 
-(after the ``<think>\\n`` that ends the generation prompt). Each step is a lookup in a 5 x 4 table
-that a tiny model learns easily; composing three or more lookups in one forward pass is what it
-cannot do. The base policy is pretrained on the *plain* format, ``</think>\\n\\boxed{1}``, with no
-worked steps: right for one operation, mostly wrong for three, which is where off-policy guidance
-should help.
+(after the ``<think>\\n`` that ends the generation prompt). The base policy is pretrained on the
+same layout with *guessed* results (:func:`guessed_trace`): it knows how to write a worked
+solution -- copy each operation, start from the previous result, box the last -- but its results
+are random digits, so it solves a chain at chance (1/5). In the teacher's traces the layout tokens
+are likely under the base and the result digits are the low-probability, crucial tokens that
+LUFFY's policy shaping is about.
 
-Splits: in-distribution problems have ``2..3`` operations; out-of-distribution ones ``4..6``
+Splits: in-distribution problems have ``2..3`` operations; out-of-distribution ones ``4..5``
 (longer chains than any seen in training).
 """
 
@@ -61,13 +61,33 @@ def sample_problem(rng: random.Random, num_ops: int) -> Problem:
     return Problem(start, ops)
 
 
+def _worked_lines(p: Problem, results: Sequence[int]) -> list[str]:
+    """One line per operation, ``x{op}v=y``, where ``x`` is the previous line's result."""
+    lines, x = [], p.start
+    for (op, v), y in zip(p.ops, results, strict=True):
+        lines.append(f"{x}{op}{v}={y}")
+        x = y
+    return lines
+
+
+def _with_answer(lines: list[str], answer: int) -> str:
+    return "\n".join(lines) + "\n</think>\n\\boxed{" + str(answer) + "}"
+
+
 def teacher_trace(p: Problem) -> str:
-    """The worked solution: each line evaluates the first operation of the line above (a
-    scratchpad a small model can follow), then ``</think>`` and the boxed answer."""
-    lines = [p.text]
-    for i, y in enumerate(p.values):
-        lines.append(str(y) + "".join(f"{o}{w}" for o, w in p.ops[i + 1 :]))
-    return "\n".join(lines) + "\n</think>\n\\boxed{" + str(p.answer) + "}"
+    """The worked solution: one operation per line with its result (``3+4=2``; the next line
+    starts from that result), then ``</think>`` and the boxed answer."""
+    return _with_answer(_worked_lines(p, p.values), p.answer)
+
+
+def guessed_trace(p: Problem, rng: random.Random) -> str:
+    """The teacher's layout with every result replaced by a uniformly random digit (the next
+    line starts from the guess; the boxed answer is the last guess): a derivation that looks
+    right but whose arithmetic is a guess. Pretraining on these gives a base policy that knows
+    how to lay out a worked solution but not how to compute it (its accuracy is chance,
+    ``1 / MODULUS``)."""
+    guesses = [rng.randrange(MODULUS) for _ in p.ops]
+    return _with_answer(_worked_lines(p, guesses), guesses[-1])
 
 
 def plain_answer(p: Problem) -> str:
@@ -96,14 +116,21 @@ def write_jsonl(
     *,
     trace: str = "teacher",
     source: str = "synthetic",
+    seed: int = 0,
 ) -> str:
-    """Writes ``problem``/``answer``/``trace`` rows (``trace``: "teacher", "plain" or "none")."""
+    """Writes ``problem``/``answer``/``trace`` rows (``trace``: "teacher", "guessed", "plain" or
+    "none"; ``seed`` drives the guessed values)."""
+    if trace not in ("teacher", "guessed", "plain", "none"):
+        raise ValueError(f"write_jsonl: unknown trace kind {trace!r}")
+    rng = random.Random(seed)
     path = os.fspath(path)
     with open(path, "w", encoding="utf-8") as f:
         for i, p in enumerate(problems):
             row = {"problem": p.text, "answer": str(p.answer), "index": i, "data_source": source}
             if trace == "teacher":
                 row["trace"] = teacher_trace(p)
+            elif trace == "guessed":
+                row["trace"] = guessed_trace(p, rng)
             elif trace == "plain":
                 row["trace"] = plain_answer(p)
             f.write(json.dumps(row) + "\n")

@@ -19,7 +19,7 @@ SFT steps skip 2, 4, 5, 6 (rows = prompt + trace + EOS, token-mean NLL).
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import os
 import signal
@@ -268,6 +268,7 @@ def run_training(
     stop.install()
     metrics: dict[str, Any] = {}
     current_method = method_at(cfg, start + 1)
+    ctx = RunContext(cfg, model_config, tokenizer, mesh, eos_id, pad_id)
 
     def save(step_done: int) -> None:
         state = {
@@ -298,21 +299,7 @@ def run_training(
             batch = next(batches)
             key = jax.random.fold_in(rng, step)
             params, opt_state, metrics = train_step(
-                cfg,
-                method,
-                params,
-                opt_state,
-                tx,
-                schedule,
-                batch,
-                key,
-                model_config,
-                tokenizer,
-                mesh,
-                ref_params,
-                eos_id,
-                pad_id,
-                step,
+                ctx, method, params, opt_state, (tx, schedule), batch, key, ref_params
             )
             metrics["timing_s/step"] = time.monotonic() - t0
             if float(cfg.log.peak_tflops) > 0:
@@ -395,24 +382,36 @@ def _logprob_pass(params, model_config, rb: RolloutBatch, shape, temperature, me
     return np.concatenate(outs_lp)[: rb.rows], np.concatenate(outs_ent)[: rb.rows]
 
 
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """What stays fixed for a whole run: the config, the model's shape, tokenizer, mesh, ids."""
+
+    cfg: ml_collections.ConfigDict
+    model_config: ModelConfig
+    tokenizer: Any
+    mesh: jax.sharding.Mesh
+    eos_id: int
+    pad_id: int
+
+
 def train_step(
-    cfg,
-    method,
-    params,
-    opt_state,
-    tx,
-    schedule,
-    batch,
-    key,
-    model_config,
-    tokenizer,
-    mesh,
-    ref_params,
-    eos_id,
-    pad_id,
-    step,
-):
-    """One training step of ``method``; returns ``(params, opt_state, metrics)``."""
+    ctx: RunContext,
+    method: str,
+    params: Any,
+    opt_state: Any,
+    optimizer: tuple[Any, Callable[[int], Any]],
+    batch: dict[str, Any],
+    key: jax.Array,
+    ref_params: Any | None,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """One training step of ``method``; returns ``(params, opt_state, metrics)``.
+
+    ``optimizer`` is ``(optax transformation, learning-rate schedule)``; ``batch`` one element of
+    ``data.rollout_batches``; ``ref_params`` the frozen reference (KL term) or None.
+    """
+    cfg, model_config, tokenizer, mesh = ctx.cfg, ctx.model_config, ctx.tokenizer, ctx.mesh
+    eos_id, pad_id = ctx.eos_id, ctx.pad_id
+    tx, schedule = optimizer
     shape = run_shape(cfg, method)
     lcfg = loss_config(cfg, method)
     objective = OBJECTIVE_OF[method]
@@ -619,7 +618,3 @@ def load_trained_policy(workdir: str) -> tuple[ModelConfig, Any, str]:
     ckpt.close()
     params = jax.tree.map(jnp.asarray, raw["params"])
     return model_config, params, meta["tokenizer"]
-
-
-def dump_config(cfg: ml_collections.ConfigDict) -> str:
-    return json.dumps(cfg.to_dict(), indent=2, default=str)

@@ -4,9 +4,10 @@ import threading
 import time
 
 import pytest
-from rewards_pool_helpers import misbehaving_grader
+from rewards_pool_helpers import SlowToLoadGrader, misbehaving_grader
 
 from luffy_jax.rewards import RewardPool, score_batch
+from luffy_jax.rewards import pool as pool_module
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,15 @@ def test_closed_pool_refuses_work():
     p.close()
     with pytest.raises(RuntimeError, match="closed"):
         p.score(["a"], ["a"])
+
+
+def test_workers_that_never_get_ready_raise_instead_of_hanging(monkeypatch):
+    monkeypatch.setattr(pool_module, "_START_TIMEOUT_S", 1.0)
+    p = RewardPool(1, grade_fn=SlowToLoadGrader(60.0))
+    start = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match="no reward worker became ready"):
+            p.score(["1"], ["1"], timeout_s=5.0)
+    finally:
+        p.close()
+    assert time.monotonic() - start < 15.0

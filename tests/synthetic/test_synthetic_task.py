@@ -1,7 +1,9 @@
 """The synthetic task, its teacher, the tokenizer, and the seconds-long quickstart."""
 
 import json
+import random
 
+import pytest
 import transformers
 
 from luffy_jax import rewards
@@ -12,8 +14,9 @@ from luffy_jax.synthetic import (
     plain_answer,
     save_char_tokenizer,
     teacher_trace,
+    write_jsonl,
 )
-from luffy_jax.synthetic.task import Problem
+from luffy_jax.synthetic.task import Problem, guessed_trace
 
 
 def test_splits_are_deterministic_distinct_and_in_range():
@@ -30,7 +33,23 @@ def test_splits_are_deterministic_distinct_and_in_range():
 def test_problem_text_and_answer():
     p = Problem(3, (("+", 4), ("-", 3), ("+", 2)))
     assert p.text == "3+4-3+2" and p.values == [2, 4, 1] and p.answer == 1
-    assert teacher_trace(p) == "3+4-3+2\n2-3+2\n4+2\n1\n</think>\n\\boxed{1}"
+    assert teacher_trace(p) == "3+4=2\n2-3=4\n4+2=1\n</think>\n\\boxed{1}"
+
+
+def test_guessed_traces_keep_the_layout_and_guess_the_values():
+    p = Problem(3, (("+", 4), ("-", 3), ("+", 2)))
+    rng = random.Random(0)
+    traces = [guessed_trace(p, rng) for _ in range(200)]
+    for t in traces:
+        lines = t.split("\n")
+        assert lines[0].startswith("3+4=") and lines[1][1:3] == "-3" and lines[2][1:3] == "+2"
+        # each line starts from the previous line's (guessed) result; the box holds the last
+        assert lines[1][0] == lines[0][-1] and lines[2][0] == lines[1][-1]
+        assert lines[3:] == ["</think>", "\\boxed{" + lines[2][-1] + "}"]
+    finals = {t.split("\n")[2][-1] for t in traces}
+    assert finals == set("01234")  # guesses, not the answer
+    right = sum(t == teacher_trace(p) for t in traces)
+    assert right < 20  # about 1 in 125
 
 
 def test_teacher_traces_are_scored_correct_by_the_reward():
@@ -79,3 +98,8 @@ def test_tiny_quickstart_end_to_end(tmp_path):
     assert [r["step"] for r in records] == list(range(1, TINY.rl_steps + 1))
     assert all(r["batch/off_solved"] == 1.0 for r in records)  # teacher traces always score 1
     assert "val/avg_score" in records[-1]
+
+
+def test_write_jsonl_rejects_an_unknown_trace_kind(tmp_path):
+    with pytest.raises(ValueError, match="unknown trace kind 'worked'"):
+        write_jsonl(tmp_path / "x.jsonl", make_split(0, 3, (2, 3)), trace="worked")
