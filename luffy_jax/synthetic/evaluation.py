@@ -50,7 +50,7 @@ def accuracy(
             examples,
             key=jax.random.key(1000 + seed),
             temperature=temperature,
-            max_new_tokens=48,
+            max_new_tokens=64,
             max_prompt_length=48,
             grader="boxed",
             reward_workers=2,

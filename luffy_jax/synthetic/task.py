@@ -1,24 +1,28 @@
 """A verifiable multi-step reasoning task with a programmatic teacher.
 
-A problem is a chain of additions and subtractions of digits, evaluated left to right modulo 5,
-e.g. ``3+4+2-1``. The answer is a digit in 0..4. The teacher's trace works one operation per
-line, each line starting from the previous line's result, and boxes the last one::
+A problem is a chain of additions and subtractions of 1..4, evaluated left to right from a start
+digit, whose running value stays in 0..9, e.g. ``3+4+2-1``. The answer is a digit. The teacher's
+trace works one operation per line, each line starting from the previous line's result, and boxes
+the last one::
 
-    3+4=2
-    2+2=4
-    4-1=3
+    3+4=7
+    7+2=9
+    9-1=8
     </think>
-    \\boxed{3}
+    \\boxed{8}
 
-(after the ``<think>\\n`` that ends the generation prompt). The base policy is pretrained on the
-same layout with *guessed* results (:func:`guessed_trace`): it knows how to write a worked
-solution -- copy each operation, start from the previous result, box the last -- but its results
-are random digits, so it solves a chain at chance (1/5). In the teacher's traces the layout tokens
-are likely under the base and the result digits are the low-probability, crucial tokens that
-LUFFY's policy shaping is about.
+(after the ``<think>\\n`` that ends the generation prompt). The reproduction's base policy is a
+tiny model *briefly* pretrained on such traces (``synthetic.setup``): it has half learned the
+layout and the one-step sums, and solves about one chain in ten -- the weak base of the paper's
+hardest setting. :func:`guessed_trace` gives the alternative base (the layout with random
+results, so the results are the low-probability tokens of the teacher's traces).
 
-Splits: in-distribution problems have ``2..3`` operations; out-of-distribution ones ``4..5``
+Splits: in-distribution problems have ``2..4`` operations; out-of-distribution ones ``5..6``
 (longer chains than any seen in training).
+
+(An earlier version wrapped values modulo 5: a tiny model trained for minutes does not learn
+modular addition -- after 1,200 supervised steps on the teacher's traces its results were right
+a third of the time -- while addition within 0..9 is learned perfectly in a few hundred.)
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ import os
 import random
 from collections.abc import Sequence
 
-MODULUS = 5
+DIGITS = 10  # values stay in 0..DIGITS-1
+MAX_STEP = 4  # operands are 1..MAX_STEP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +50,7 @@ class Problem:
     def values(self) -> list[int]:
         out, x = [], self.start
         for op, v in self.ops:
-            x = (x + v if op == "+" else x - v) % MODULUS
+            x = x + v if op == "+" else x - v
             out.append(x)
         return out
 
@@ -55,10 +60,21 @@ class Problem:
 
 
 def sample_problem(rng: random.Random, num_ops: int) -> Problem:
-    """A random chain of ``num_ops`` operations on digits mod ``MODULUS``."""
-    start = rng.randint(0, MODULUS - 1)
-    ops = tuple((rng.choice("+-"), rng.randint(1, MODULUS - 1)) for _ in range(num_ops))
-    return Problem(start, ops)
+    """A random chain of ``num_ops`` operations whose running value stays in ``0..DIGITS-1``
+    (each operation uniform over the ones that keep it there)."""
+    start = x = rng.randrange(DIGITS)
+    ops = []
+    for _ in range(num_ops):
+        allowed = [
+            (op, v)
+            for op in "+-"
+            for v in range(1, MAX_STEP + 1)
+            if 0 <= (x + v if op == "+" else x - v) < DIGITS
+        ]
+        op, v = rng.choice(allowed)
+        x = x + v if op == "+" else x - v
+        ops.append((op, v))
+    return Problem(start, tuple(ops))
 
 
 def _worked_lines(p: Problem, results: Sequence[int]) -> list[str]:
@@ -85,8 +101,8 @@ def guessed_trace(p: Problem, rng: random.Random) -> str:
     line starts from the guess; the boxed answer is the last guess): a derivation that looks
     right but whose arithmetic is a guess. Pretraining on these gives a base policy that knows
     how to lay out a worked solution but not how to compute it (its accuracy is chance,
-    ``1 / MODULUS``)."""
-    guesses = [rng.randrange(MODULUS) for _ in p.ops]
+    ``1 / DIGITS``)."""
+    guesses = [rng.randrange(DIGITS) for _ in p.ops]
     return _with_answer(_worked_lines(p, guesses), guesses[-1])
 
 
@@ -97,7 +113,7 @@ def plain_answer(p: Problem) -> str:
 
 def make_split(seed: int, count: int, ops_range: tuple[int, int]) -> list[Problem]:
     """``count`` distinct problems with ``ops_range[0]..ops_range[1]`` operations (if that many
-    exist; one-operation chains number only 5 x 8 = 40)."""
+    exist; there are only 60 one-operation chains)."""
     rng = random.Random(seed)
     seen, out = set(), []
     tries = 0

@@ -23,17 +23,17 @@ def test_splits_are_deterministic_distinct_and_in_range():
     a, b = make_split(3, 50, (2, 3)), make_split(3, 50, (2, 3))
     assert [p.text for p in a] == [p.text for p in b]
     assert len({p.text for p in a}) == 50
-    assert all(2 <= len(p.ops) <= 3 and all(0 <= v <= 4 for v in p.values) for p in a)
+    assert all(2 <= len(p.ops) <= 3 and all(0 <= v <= 9 for v in p.values) for p in a)
     ood = make_split(4, 30, (4, 6))
     assert all(4 <= len(p.ops) <= 6 for p in ood)
     assert [p.text for p in make_split(5, 50, (2, 3))] != [p.text for p in a]
-    assert len(make_split(0, 500, (1, 1))) == 40  # only 5 x 8 one-operation chains exist
+    assert len(make_split(0, 500, (1, 1))) == 60  # only 60 one-operation chains stay in 0..9
 
 
 def test_problem_text_and_answer():
     p = Problem(3, (("+", 4), ("-", 3), ("+", 2)))
-    assert p.text == "3+4-3+2" and p.values == [2, 4, 1] and p.answer == 1
-    assert teacher_trace(p) == "3+4=2\n2-3=4\n4+2=1\n</think>\n\\boxed{1}"
+    assert p.text == "3+4-3+2" and p.values == [7, 4, 6] and p.answer == 6
+    assert teacher_trace(p) == "3+4=7\n7-3=4\n4+2=6\n</think>\n\\boxed{6}"
 
 
 def test_guessed_traces_keep_the_layout_and_guess_the_values():
@@ -47,9 +47,9 @@ def test_guessed_traces_keep_the_layout_and_guess_the_values():
         assert lines[1][0] == lines[0][-1] and lines[2][0] == lines[1][-1]
         assert lines[3:] == ["</think>", "\\boxed{" + lines[2][-1] + "}"]
     finals = {t.split("\n")[2][-1] for t in traces}
-    assert finals == set("01234")  # guesses, not the answer
+    assert finals == set("0123456789")  # guesses, not the answer
     right = sum(t == teacher_trace(p) for t in traces)
-    assert right < 20  # about 1 in 125
+    assert right < 10  # about 1 in 1000
 
 
 def test_teacher_traces_are_scored_correct_by_the_reward():
