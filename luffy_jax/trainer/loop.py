@@ -87,7 +87,36 @@ def _load_params(cfg, model_config: ModelConfig, mesh) -> Any:
     )
 
 
+def _read_tfds(spec: str, *, require_traces: bool) -> list:
+    """Examples of a dataset built by ``data.tfds_builders`` from ``tfds:NAME@DATA_DIR``.
+
+    The prompts are stored as built (with or without the system prompt); ``data.use_system_prompt``
+    and the field names apply to parquet/JSONL files only.
+    """
+    from luffy_jax.data import tfds_builders
+
+    name, sep, data_dir = spec[len("tfds:") :].partition("@")
+    data_dir = os.path.expanduser(data_dir)
+    if not name or not sep or not data_dir:
+        raise ConfigError(f"data file {spec!r}: a TFDS dataset is written tfds:NAME@DATA_DIR")
+    if not os.path.isdir(os.path.join(data_dir, "luffy_examples", name)):
+        raise ConfigError(
+            f"data file {spec!r}: no dataset {name!r} in {data_dir} (build it with "
+            "luffy_jax.data.tfds_builders.build_dataset)"
+        )
+    examples = tfds_builders.load_examples(name, data_dir=data_dir)
+    if require_traces:
+        for ex in examples:
+            if not ex.traces:
+                raise ConfigError(
+                    f"data file {spec!r}: example index {ex.index} has no off-policy trace, "
+                    "which this method needs"
+                )
+    return examples
+
+
 def _read_files(files: str, cfg, *, require_traces: bool, on_error: str, stats: Counter):
+    """Examples from a comma-separated list of parquet/JSONL paths and ``tfds:NAME@DATA_DIR``."""
     fields = JsonlFields(
         problem=cfg.data.problem_field,
         answer=cfg.data.answer_field,
@@ -99,6 +128,9 @@ def _read_files(files: str, cfg, *, require_traces: bool, on_error: str, stats: 
     system = LUFFY_SYSTEM_PROMPT if cfg.data.use_system_prompt else None
     out = []
     for path in [p.strip() for p in files.split(",") if p.strip()]:
+        if path.startswith("tfds:"):
+            out += _read_tfds(path, require_traces=require_traces)
+            continue
         out += list(
             read_examples(
                 path,

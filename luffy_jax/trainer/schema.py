@@ -24,7 +24,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.tokenizer.path = ""  # default: model.hf_path
 
     c.data = ml_collections.ConfigDict()
-    c.data.train_files = ""  # comma-separated parquet/JSONL files
+    c.data.train_files = ""  # comma-separated parquet/JSONL files and/or tfds:NAME@DATA_DIR
     c.data.fmt = ""  # "" = from the extension
     c.data.problem_field = "problem"
     c.data.answer_field = "answer"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from luffy_jax.evaluate import evaluate_policy
-from luffy_jax.trainer import METHODS, load_trained_policy, read_metrics, run_training
+from luffy_jax.trainer import METHODS, ConfigError, load_trained_policy, read_metrics, run_training
 
 VOLATILE = ("timing_s/", "perf/")
 
@@ -141,3 +141,31 @@ def test_export_hf_loads_in_transformers_with_the_same_logits(tiny_config, tmp_p
     with torch.no_grad():
         ref = model(torch.tensor([ids])).logits.numpy()
     np.testing.assert_allclose(ours, ref, atol=1e-4)
+
+
+def test_a_tfds_training_set_gives_the_same_run_as_its_jsonl(tiny_config, tiny_run_files, tmp_path):
+    from luffy_jax.data import tfds_builders
+
+    root, _ = tiny_run_files
+    tfds_dir = tmp_path / "tfds"
+    tfds_builders.build_dataset(
+        "tiny_train",
+        data_dir=str(tfds_dir),
+        files=[str(root / "train.jsonl")],
+        require_traces=True,
+        system_prompt=None,
+    )
+    tiny_config.method = "sft"
+    tiny_config.total_steps = 1
+    from_jsonl = run_training(tiny_config, str(tmp_path / "jsonl"))
+    tiny_config.data.train_files = f"tfds:tiny_train@{tfds_dir}"
+    from_tfds = run_training(tiny_config, str(tmp_path / "tfds_run"))
+    assert from_tfds["loss"] == from_jsonl["loss"]
+    assert from_tfds["perf/tokens"] == from_jsonl["perf/tokens"]
+    for bad, match in (
+        (f"tfds:tiny_train{tfds_dir}", "tfds:NAME@DATA_DIR"),
+        (f"tfds:missing@{tfds_dir}", "no dataset 'missing'"),
+    ):
+        tiny_config.data.train_files = bad
+        with pytest.raises(ConfigError, match=match):
+            run_training(tiny_config, str(tmp_path / "bad"))
