@@ -42,7 +42,9 @@ def plot_runs(
     if len(labels) != len(workdirs):
         raise ValueError(f"{len(labels)} labels for {len(workdirs)} runs")
     runs = [read_metrics(w) for w in workdirs]
-    cols = 3
+    if not panels:
+        raise ValueError("plot_runs: no panels to draw")
+    cols = min(3, len(panels))
     rows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)
     for ax, (key, name) in zip(axes.flat, panels):

@@ -90,3 +90,17 @@ def test_print_only_commands(tmp_path):
         f"--workdir={tmp_path}/loss.shaping_gamma=0.3,seed=0" in lines[2]
         and "--max_steps=2" in lines[2]
     )
+
+
+def test_plot_lays_out_as_many_columns_as_panels(tmp_path):
+    import matplotlib.image
+
+    a = _metrics(tmp_path / "luffy")
+    two = (("actor/entropy_loss", "entropy"), ("val/avg_score", "validation"))
+    plot.plot_runs([a], str(tmp_path / "two.png"), panels=two)
+    plot.plot_runs([a], str(tmp_path / "six.png"))
+    h2, w2 = matplotlib.image.imread(tmp_path / "two.png").shape[:2]
+    h6, w6 = matplotlib.image.imread(tmp_path / "six.png").shape[:2]
+    assert w2 < 0.75 * w6 and h2 < 0.6 * h6  # two columns and one row, not a 3 x 2 grid
+    with pytest.raises(ValueError, match="no panels"):
+        plot.plot_runs([a], str(tmp_path / "none.png"), panels=())
