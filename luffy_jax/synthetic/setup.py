@@ -42,15 +42,16 @@ class Scale:
     train_problems: int = 2000
     eval_problems: int = 200
     pretrain_steps: int = 120
+    pretrain_batch: int = 16  # traces per pretraining step
     rl_steps: int = 100
     prompts_per_step: int = 16
     n: int = 8
     eval_every: int = 10
     eval_subset: int = 64
-    # What the base policy is pretrained on (``pretrain_steps`` steps at lr 2e-3, 32 traces a
-    # step): "teacher" (worked solutions; 120 steps leave it weak: ~0.1 in distribution, and
-    # about 300 make it solve ~3/4), "guessed" (the layout with random results) or "plain"
-    # (the boxed answer alone).
+    # What the base policy is pretrained on (``pretrain_steps`` steps of ``pretrain_batch``
+    # traces at lr 2e-3): "teacher" (worked solutions; 120 x 16 leave it weak, ~0.1 in
+    # distribution, while 300 x 32 make it solve ~3/4), "guessed" (the layout with random
+    # results) or "plain" (the boxed answer alone).
     pretrain_traces: str = "teacher"
 
 
@@ -59,6 +60,7 @@ TINY = Scale(
     train_problems=64,
     eval_problems=16,
     pretrain_steps=4,
+    pretrain_batch=8,
     rl_steps=2,
     prompts_per_step=8,
     n=4,
@@ -195,7 +197,7 @@ def run_config(
         c.model.hf_path = model or files.init_model
         c.optim.lr = 2e-3
         c.total_steps = scale.pretrain_steps
-        c.rollout.prompts_per_step = 32 if scale is FULL else scale.prompts_per_step
+        c.rollout.prompts_per_step = scale.pretrain_batch
         c.batch.mini_batch_prompts = c.rollout.prompts_per_step
         c.batch.micro_batch_rows = c.rollout.prompts_per_step
         c.eval.every = max(scale.pretrain_steps // 3, 1)

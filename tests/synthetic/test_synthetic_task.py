@@ -103,3 +103,19 @@ def test_tiny_quickstart_end_to_end(tmp_path):
 def test_write_jsonl_rejects_an_unknown_trace_kind(tmp_path):
     with pytest.raises(ValueError, match="unknown trace kind 'worked'"):
         write_jsonl(tmp_path / "x.jsonl", make_split(0, 3, (2, 3)), trace="worked")
+
+
+def test_run_config_follows_the_scale_it_is_given(tmp_path):
+    import dataclasses
+
+    from luffy_jax.synthetic import FULL, Files, run_config
+
+    files = Files(str(tmp_path))
+    for scale in (FULL, dataclasses.replace(FULL, rl_steps=7), TINY):
+        pre = run_config(files, "pretrain", scale=scale)
+        assert pre.rollout.prompts_per_step == scale.pretrain_batch
+        assert pre.total_steps == scale.pretrain_steps and pre.method == "sft"
+        rl = run_config(files, "luffy", scale=scale)
+        assert rl.total_steps == scale.rl_steps and rl.rollout.n == scale.n
+    no_shaping = run_config(files, "luffy_no_shaping")
+    assert no_shaping.method == "luffy" and no_shaping.loss.off_policy_shaping == "none"
