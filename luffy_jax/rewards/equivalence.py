@@ -6,8 +6,9 @@ decimals (so ``1/2^{99}`` equals ``1/2^{98}`` and ``1.414`` may pass for ``\\sqr
 unit letters that are physics symbols, accepts an answer found as "the last number" of a text,
 and relies on ``signal.alarm`` for time limits (main thread only). This judge therefore does its
 own extraction (``extract.py``), normalisation and structural comparison, and uses sympy only
-for scalar expressions. LaTeX is turned into sympy by ``latex2sympy2_extended`` (math-verify's
-own ANTLR LaTeX parser, installed with it) -- only after the guards in ``guards.py`` pass.
+for scalar expressions. LaTeX is turned into sympy by ``latex2sympy2_extended`` (the ANTLR LaTeX
+parser math-verify is built on; pinned in requirements.txt, math-verify itself is not installed)
+-- only after the guards in ``guards.py`` pass.
 
 Decision procedure for two normalised answers (``normalize.normalize_answer``):
 
@@ -263,10 +264,10 @@ def _to_sympy(s: str):
     """Sympy expression for a scalar answer, or None when unsafe or unparsable."""
     if not s or not guards.safe_for_sympy(s):
         return None
-    try:
-        import sympy
-        from latex2sympy2_extended import latex2sympy
+    import sympy  # imported here, not in the try: a missing parser must fail loudly
+    from latex2sympy2_extended import latex2sympy
 
+    try:
         expr = latex2sympy(s)
         if not isinstance(expr, sympy.Expr):
             return None
