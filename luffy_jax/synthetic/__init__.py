@@ -5,6 +5,7 @@ a character-level tokenizer, and the setup of base policy and runs (see ``luffy_
 from luffy_jax.synthetic.setup import FULL, TINY, Files, Scale, prepare_files, run_config
 from luffy_jax.synthetic.task import (
     Problem,
+    guessed_trace,
     make_split,
     plain_answer,
     sample_problem,
@@ -20,6 +21,7 @@ __all__ = [
     "Problem",
     "Scale",
     "build_char_tokenizer",
+    "guessed_trace",
     "make_split",
     "plain_answer",
     "prepare_files",
