@@ -4,8 +4,8 @@
 
 Methods: LUFFY, on-policy GRPO, SFT (on the teacher traces), RL with an SFT loss, and LUFFY
 without policy shaping (plain importance weight ``p`` on trace tokens). All start from the same
-base policy (briefly pretrained on worked solutions, as in ``luffy_jax.quickstart``) and see the same prompts
-and traces; the seed changes sampling and data order. Writes ``results.md``, ``results.json``,
+base policy (briefly pretrained on worked solutions, as in ``luffy_jax.quickstart``) and see the
+same prompts and traces; the seed changes sampling and data order. Writes ``results.md``, ``results.json``,
 ``curves.png`` (every run) and ``entropy.png`` into the workdir. Finished runs are not re-run.
 """
 

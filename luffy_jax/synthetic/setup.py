@@ -15,7 +15,6 @@ from luffy_jax.trainer import schema
 
 # Operations per problem: in distribution (training and the ID split) and out of distribution.
 ID_OPS = (2, 4)
-PRETRAIN_OPS = ID_OPS
 OOD_OPS = (5, 6)
 
 TINY_MODEL = dict(
@@ -116,10 +115,10 @@ def prepare_files(root: str, scale: Scale = FULL, seed: int = 0) -> Files:
     save_char_tokenizer(files.tokenizer)
     train = make_split(seed + 1, scale.train_problems, ID_OPS)
     write_jsonl(files.train, train, trace="teacher", source="train")
-    # Pretraining over 1..4-operation chains, without the arithmetic (see ``Scale``).
+    # Pretraining: another sample of in-distribution chains (traces: ``Scale.pretrain_traces``).
     write_jsonl(
         files.pretrain,
-        make_split(seed + 2, scale.train_problems, PRETRAIN_OPS),
+        make_split(seed + 2, scale.train_problems, ID_OPS),
         trace=scale.pretrain_traces,
         source="pretrain",
         seed=seed + 5,

@@ -37,6 +37,11 @@ DIGITS = 10  # values stay in 0..DIGITS-1
 MAX_STEP = 4  # operands are 1..MAX_STEP
 
 
+def apply_op(x: int, op: str, v: int) -> int:
+    """``x + v`` or ``x - v``."""
+    return x + v if op == "+" else x - v
+
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
     start: int
@@ -50,7 +55,7 @@ class Problem:
     def values(self) -> list[int]:
         out, x = [], self.start
         for op, v in self.ops:
-            x = x + v if op == "+" else x - v
+            x = apply_op(x, op, v)
             out.append(x)
         return out
 
@@ -69,10 +74,10 @@ def sample_problem(rng: random.Random, num_ops: int) -> Problem:
             (op, v)
             for op in "+-"
             for v in range(1, MAX_STEP + 1)
-            if 0 <= (x + v if op == "+" else x - v) < DIGITS
+            if 0 <= apply_op(x, op, v) < DIGITS
         ]
         op, v = rng.choice(allowed)
-        x = x + v if op == "+" else x - v
+        x = apply_op(x, op, v)
         ops.append((op, v))
     return Problem(start, tuple(ops))
 
@@ -86,8 +91,12 @@ def _worked_lines(p: Problem, results: Sequence[int]) -> list[str]:
     return lines
 
 
+def _answer_tail(answer: int) -> str:
+    return "</think>\n\\boxed{" + str(answer) + "}"
+
+
 def _with_answer(lines: list[str], answer: int) -> str:
-    return "\n".join(lines) + "\n</think>\n\\boxed{" + str(answer) + "}"
+    return "\n".join(lines) + "\n" + _answer_tail(answer)
 
 
 def teacher_trace(p: Problem) -> str:
@@ -107,8 +116,8 @@ def guessed_trace(p: Problem, rng: random.Random) -> str:
 
 
 def plain_answer(p: Problem) -> str:
-    """The answer-only format the base policy is pretrained on."""
-    return "</think>\n\\boxed{" + str(p.answer) + "}"
+    """The answer-only format (no worked steps; ``Scale.pretrain_traces="plain"``)."""
+    return _answer_tail(p.answer)
 
 
 def make_split(seed: int, count: int, ops_range: tuple[int, int]) -> list[Problem]:

@@ -99,7 +99,7 @@ def _read_tfds(spec: str, *, require_traces: bool) -> list:
     data_dir = os.path.expanduser(data_dir)
     if not name or not sep or not data_dir:
         raise ConfigError(f"data file {spec!r}: a TFDS dataset is written tfds:NAME@DATA_DIR")
-    if not os.path.isdir(os.path.join(data_dir, "luffy_examples", name)):
+    if not os.path.isdir(os.path.join(data_dir, tfds_builders.LuffyExamples.name, name)):
         raise ConfigError(
             f"data file {spec!r}: no dataset {name!r} in {data_dir} (build it with "
             "luffy_jax.data.tfds_builders.build_dataset)"
