@@ -4,7 +4,8 @@
     python -m luffy_jax.train --config=experiments/luffy_qwen25_math_7b.py:on_policy --workdir=...
 
 Variants (``:name``): ``luffy`` (default), ``math_1_5b`` (Qwen2.5-Math-1.5B), ``instruct``
-(Qwen2.5-7B-Instruct), ``on_policy`` (``train_on_policy.sh``), ``rl_with_sft_loss``
+(Qwen2.5-7B-Instruct), ``on_policy`` (``train_on_policy.sh``), ``no_shaping`` (LUFFY with the
+plain importance weight ``p`` on trace tokens, the paper's shaping ablation), ``rl_with_sft_loss``
 (``train_rl_sft_loss.sh``), ``sft_then_rl`` (``train_sft_rl.sh``: RL from an SFT checkpoint on
 the complement prompt set), ``sft`` (the SFT baseline, OpenRLHF settings of spec 3.3).
 
@@ -14,6 +15,8 @@ Paths: ``model.hf_path`` must point at a local copy of ``Elliott/Qwen2.5-Math-7B
 
 Choices that differ from the official code (documented, deliberate):
 - the first step runs at lr 1e-6 (the official scheduler gives lr 0 for all of step 1, spec 6.2.2);
+- weights and optimizer state are float32, compute bfloat16 (``model.param_dtype``), as the
+  official FSDP worker;
 - micro-batch gradients are accumulated exactly; the PG term is ``sum(m*l) / 65536`` per 512-row
   mini-batch (= the official ``sum/8192`` per micro-batch averaged over 8 ranks, spec 1.10); the
   entropy term is the mini-batch token mean (the official one adds K micro-batch means and
@@ -84,6 +87,9 @@ def get_config(variant: str = "luffy") -> ml_collections.ConfigDict:
         c.method = "on_policy_grpo"  # 8 on-policy samples, PPO clip 0.8/1.2
         c.rollout.n_off = 0
         c.loss.use_clip = True
+        return c
+    if variant == "no_shaping":
+        c.method = "luffy_no_shaping"  # ablation: plain importance weight p on trace tokens
         return c
     if variant == "rl_with_sft_loss":
         c.method = "rl_with_sft_loss"  # grpo_split advantages, SFT token mean + RL sum/8192

@@ -6,7 +6,10 @@ pool, objective, checkpoints, validation); it learns nothing useful.
     python -m luffy_jax.train --config=experiments/smoke.py:sft_then_rl --workdir=/tmp/smoke_sftrl
 
 Variants: any method name (``luffy``, ``on_policy_grpo``, ``sft``, ``rl_with_sft_loss``,
-``sft_then_rl``). Paths are relative to the repository root (``../shared/data`` beside it).
+``sft_then_rl``, ``luffy_no_shaping``). Paths are relative to the repository root
+(``../shared/data`` beside it). The model is random with the shape in ``model.overrides``; with a
+real checkpoint (``--config.model.hf_path``) those shape overrides are refused before any compute:
+use ``experiments/luffy_qwen25_math_7b.py`` with size overrides instead.
 """
 
 import ml_collections
@@ -37,7 +40,7 @@ def get_config(variant: str = "luffy") -> ml_collections.ConfigDict:
     c.tokenizer.path = f"{SHARED}/tokenizers/qwen2.5-math"
     c.data.train_files = f"{SHARED}/traces/cs336_math_r1_sft.jsonl"
     c.data.use_system_prompt = False
-    c.data.max_prompt_length = 256
+    c.data.max_prompt_length = 512  # the validation prompts (system prompt included) fit
     c.data.max_response_length = 32
     c.data.truncate_traces = True
     c.data.max_examples = 64

@@ -17,7 +17,7 @@ import os
 from absl import app, flags
 from ml_collections import config_flags
 
-from luffy_jax.trainer.loop import run_training
+from luffy_jax.trainer import run_training
 
 __all__ = ["run_training"]
 

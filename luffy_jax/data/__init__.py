@@ -6,6 +6,7 @@ position. See :mod:`luffy_jax.data.pipeline` for the exact batch format; TFDS bu
 
 from luffy_jax.data.examples import DataError, Example, JsonlFields, read_examples
 from luffy_jax.data.pipeline import BatchIterator, host_shard, rollout_batches
+from luffy_jax.data.sources import read_sources, split_sources
 from luffy_jax.data.templating import (
     LUFFY_SYSTEM_PROMPT,
     THINK_OPEN,
@@ -13,7 +14,7 @@ from luffy_jax.data.templating import (
     render_prompt,
     strip_think_prefix,
 )
-from luffy_jax.data.tokenize import TokenizedExample, encode_examples
+from luffy_jax.data.tokenize import TokenizedExample, encode_examples, stop_and_pad_ids
 
 __all__ = [
     "LUFFY_SYSTEM_PROMPT",
@@ -27,7 +28,10 @@ __all__ = [
     "encode_examples",
     "host_shard",
     "read_examples",
+    "read_sources",
     "render_prompt",
     "rollout_batches",
+    "split_sources",
+    "stop_and_pad_ids",
     "strip_think_prefix",
 ]

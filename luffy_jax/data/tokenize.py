@@ -89,3 +89,15 @@ def encode_examples(
     if dropped:
         log.warning("tokenization dropped examples: %s", dropped)
     return out
+
+
+def stop_and_pad_ids(tokenizer: Any) -> tuple[tuple[int, ...], int]:
+    """``(stop ids, pad id)`` for sampling with ``tokenizer``: its EOS, and its pad token (EOS
+    when it has none). Raises ``ValueError`` if the tokenizer has no EOS token."""
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise ValueError(
+            f"the tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no eos_token"
+        )
+    pad = tokenizer.pad_token_id
+    return (int(eos),), int(eos if pad is None else pad)

@@ -26,7 +26,9 @@ def _chunk_stats(params, config, temperature, hidden_chunk, target_chunk):
     return target - lse, entropy
 
 
-@functools.partial(jax.jit, static_argnames=("config", "chunk_size", "return_entropy"))
+@functools.partial(
+    jax.jit, static_argnames=("config", "chunk_size", "return_entropy", "start", "length")
+)
 def token_logprobs_and_entropy(
     params: Params,
     config: ModelConfig,
@@ -36,6 +38,8 @@ def token_logprobs_and_entropy(
     temperature: float | jax.Array = 1.0,
     chunk_size: int = 1024,
     return_entropy: bool = True,
+    start: int = 0,
+    length: int | None = None,
 ) -> tuple[jax.Array, jax.Array | None]:
     """Log-prob and full-vocabulary entropy of every next token.
 
@@ -46,16 +50,24 @@ def token_logprobs_and_entropy(
       temperature: logits are divided by it (the rollout temperature).
       chunk_size: predicting positions per chunk (memory ``chunk_size x V`` float32).
       return_entropy: also return the entropy (else ``None``).
+      start, length: only predicting positions ``start .. start + length - 1`` are projected to
+        the vocabulary (default: all ``T - 1``); e.g. ``start = P - 1, length = R`` gives the
+        response tokens of rows laid out as ``P`` prompt then ``R`` response columns, and skips
+        the vocabulary projection of the prompt.
 
     Returns:
-      ``(logprobs, entropy)``, float32 ``[B, T-1]``: index ``t`` is about predicting
-      ``tokens[:, t+1]`` from ``tokens[:, :t+1]`` under ``softmax(logits / temperature)``; entropy is
-      ``logsumexp(z) - sum softmax(z) * z`` with ``z = logits / temperature``. Differentiable.
+      ``(logprobs, entropy)``, float32 ``[B, length]``: index ``t`` is about predicting
+      ``tokens[:, start+t+1]`` from ``tokens[:, :start+t+1]`` under ``softmax(logits / T)``;
+      entropy is ``logsumexp(z) - sum softmax(z) * z`` with ``z = logits / temperature``.
+      Differentiable.
     """
     b, t = tokens.shape
-    hidden = hidden_states(params, config, tokens, attention_mask)[:, :-1]  # [B, T-1, D]
-    targets = tokens[:, 1:]
-    n = b * (t - 1)
+    length = t - 1 - start if length is None else length
+    if start < 0 or length < 1 or start + length > t - 1:
+        raise ValueError(f"positions {start}..{start + length - 1} are outside 0..{t - 2}")
+    hidden = hidden_states(params, config, tokens, attention_mask)[:, start : start + length]
+    targets = tokens[:, start + 1 : start + 1 + length]
+    n = b * length
     c = max(1, min(chunk_size, n))
     pad = (-n) % c
     flat_h = jnp.pad(hidden.reshape(n, -1), ((0, pad), (0, 0)))
@@ -64,6 +76,6 @@ def token_logprobs_and_entropy(
     chunks_t = flat_t.reshape(-1, c)
     fn = jax.checkpoint(functools.partial(_chunk_stats, params, config, temperature))
     logp, ent = jax.lax.map(lambda xs: fn(*xs), (chunks_h, chunks_t))
-    logp = logp.reshape(-1)[:n].reshape(b, t - 1)
-    ent = ent.reshape(-1)[:n].reshape(b, t - 1)
+    logp = logp.reshape(-1)[:n].reshape(b, length)
+    ent = ent.reshape(-1)[:n].reshape(b, length)
     return logp, (ent if return_entropy else None)

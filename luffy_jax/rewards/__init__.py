@@ -7,6 +7,8 @@ Public API:
 - :func:`boxed_reward` -- the strict evaluation grader (spec 5.1): last ``\\boxed{}`` required.
 - :func:`math_equal` -- the judge on two extracted answers.
 - :func:`extract_answer` -- the answer extraction rules.
+- :class:`RewardConfig` / :func:`score_with` -- the grading settings and the one call the trainer
+  and the evaluation make.
 - :func:`score_batch` / :class:`RewardPool` -- parallel scoring in worker processes with a
   per-item time limit; ``score_batch`` keeps one lazily created module-level pool (the package's
   only state).
@@ -16,6 +18,7 @@ Modules: ``extract`` (answer extraction), ``normalize`` (string canonicalisation
 not used underneath), ``guards`` (input limits), ``grader``, ``pool``.
 """
 
+from luffy_jax.rewards.config import RewardConfig, score_with
 from luffy_jax.rewards.equivalence import math_equal
 from luffy_jax.rewards.extract import extract_answer
 from luffy_jax.rewards.grader import boxed_reward, math_reward
@@ -23,10 +26,12 @@ from luffy_jax.rewards.pool import KINDS, RewardPool, score_batch
 
 __all__ = [
     "KINDS",
+    "RewardConfig",
     "RewardPool",
     "boxed_reward",
     "extract_answer",
     "math_equal",
     "math_reward",
     "score_batch",
+    "score_with",
 ]

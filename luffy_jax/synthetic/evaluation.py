@@ -9,7 +9,7 @@ import jax
 import transformers
 
 from luffy_jax.data import read_examples
-from luffy_jax.evaluate import evaluate_policy
+from luffy_jax.evaluation import evaluate_policy
 from luffy_jax.models import load_hf_checkpoint, save_hf_checkpoint
 from luffy_jax.synthetic.setup import Files, Scale, run_config
 from luffy_jax.trainer import load_trained_policy, run_training

@@ -6,7 +6,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
+
+from luffy_jax.models import ModelConfig
 
 
 class Checkpointer:
@@ -49,5 +53,31 @@ class Checkpointer:
     def restore_meta(self, step: int) -> dict:
         return self._mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
 
+    def restore_params(self, step: int) -> Any:
+        """The parameters saved at ``step``, without the optimizer state's shapes (host arrays)."""
+        raw = self._mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+        return jax.tree.map(jnp.asarray, raw["state"]["params"])
+
+    def load_policy(self) -> tuple[ModelConfig, Any, str]:
+        """``(model_config, params, tokenizer_path)`` of the latest checkpoint."""
+        step = self.latest_step()
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.directory}")
+        meta = self.restore_meta(step)
+        return (
+            ModelConfig.from_hf(meta["model_config"]),
+            self.restore_params(step),
+            meta["tokenizer"],
+        )
+
     def close(self) -> None:
         self._mgr.close()
+
+
+def load_trained_policy(workdir: str) -> tuple[ModelConfig, Any, str]:
+    """``(model_config, params, tokenizer_path)`` from the latest checkpoint of a training workdir."""
+    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+    try:
+        return ckpt.load_policy()
+    finally:
+        ckpt.close()

@@ -1,4 +1,12 @@
-"""From the ``ml_collections`` config to frozen dataclasses, with every check done before compute."""
+"""From the ``ml_collections`` config to frozen dataclasses, once, at the start of a run.
+
+:func:`translate` reads every field of a config (schema: :mod:`luffy_jax.trainer.schema`) and
+returns a :class:`RunConfig`; nothing below the run's set-up sees a ``ConfigDict``. It also
+resolves the method's stages (:class:`Stage`: the method record, its steps, batch shape, loss and
+optimizer), so the loop looks a stage up by step number and the step function takes one. Every
+error is a :class:`ConfigError` naming the field. The checks that need the model, the mesh, the
+tokenizer or the data files are in :mod:`luffy_jax.trainer.setup`.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +15,13 @@ from typing import Any
 
 import ml_collections
 
-from luffy_jax.models import ModelConfig
+from luffy_jax.data import JsonlFields
+from luffy_jax.data.sources import split_sources
+from luffy_jax.data.templating import LUFFY_SYSTEM_PROMPT
 from luffy_jax.objectives import LossConfig
-
-METHODS = ("luffy", "on_policy_grpo", "sft", "rl_with_sft_loss", "sft_then_rl")
-# Which registered objective each RL method uses, and where its advantages' statistics come from.
-OBJECTIVE_OF = {
-    "luffy": "luffy",
-    "on_policy_grpo": "on_policy_grpo",
-    "rl_with_sft_loss": "rl_with_sft_loss",
-    "sft": "sft",
-}
+from luffy_jax.rewards import RewardConfig
+from luffy_jax.sharding import MeshConfig
+from luffy_jax.trainer.methods import Method, lookup
 
 
 class ConfigError(ValueError):
@@ -45,20 +49,148 @@ class RunShape:
         return self.prompts_per_step * self.n
 
     @property
+    def rows_per_mini_batch(self) -> int:
+        return self.mini_batch_prompts * self.n
+
+    @property
     def mini_batches(self) -> int:
         return self.prompts_per_step // self.mini_batch_prompts
 
 
-def _neg_to_none(x: float) -> float | None:
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with global-norm clipping and a constant or cosine schedule (linear warmup).
+
+    ``decay_steps``: the cosine schedule's horizon in optimizer steps.
+    """
+
+    lr: float
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.1
+    decay_steps: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A stretch of steps ``first_step..last_step`` (1-based, inclusive) run by one method."""
+
+    method: Method
+    first_step: int
+    last_step: int
+    shape: RunShape
+    loss: LossConfig
+    optim: OptimConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSource:
+    """Where the policy comes from: a Hugging Face checkpoint folder, or a ``config.json`` for a
+    random model; ``overrides`` are :class:`~luffy_jax.models.ModelConfig` fields (the compute
+    ``dtype``, the ``param_dtype`` of the weights the optimizer updates, ``remat`` included)."""
+
+    hf_path: str
+    config_json: str
+    overrides: tuple[tuple[str, Any], ...]
+
+    @property
+    def path(self) -> str:
+        return self.hf_path or self.config_json
+
+    def overrides_dict(self) -> dict[str, Any]:
+        return dict(self.overrides)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    train_files: tuple[str, ...]
+    fmt: str | None
+    fields: JsonlFields
+    system_prompt: str | None
+    max_examples: int
+    truncate_traces: bool
+    on_error: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutConfig:
+    temperature: float
+    top_p: float
+    top_k: int
+    max_concurrent: int | None
+    use_sampler_logprobs: bool
+    reward: RewardConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    files: tuple[str, ...]
+    every: int
+    temperature: float
+    max_new_tokens: int
+    max_prompt_length: int
+    remove_system: bool
+    max_examples: int
+    reward: RewardConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs, translated once from the config."""
+
+    method: Method
+    seed: int
+    total_steps: int
+    stages: tuple[Stage, ...]
+    model: ModelSource
+    tokenizer_path: str
+    data: DataConfig
+    rollout: RolloutConfig
+    eval: EvalConfig
+    mesh: MeshConfig
+    checkpoint_every: int
+    checkpoint_keep: int
+    peak_tflops: float
+    tensorboard: bool
+
+    def stage_at(self, step: int) -> Stage:
+        """The stage that runs ``step`` (1-based)."""
+        for stage in self.stages:
+            if stage.first_step <= step <= stage.last_step:
+                return stage
+        return self.stages[-1]
+
+    @property
+    def uses_kl(self) -> bool:
+        return any(s.loss.kl_coef > 0 for s in self.stages)
+
+
+def _neg_to_none(x: float | None) -> float | None:
     return None if x is None or x < 0 else float(x)
 
 
-def loss_config(cfg: ml_collections.ConfigDict, method: str) -> LossConfig:
-    """The :class:`LossConfig` of ``cfg.loss`` for ``method`` (``rl_with_sft_loss`` -> grpo_split)."""
+def _choice(field: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"config.{field}={value!r}: use one of {choices}")
+    return value
+
+
+def loss_config(cfg: ml_collections.ConfigDict, method: Method, shape: RunShape) -> LossConfig:
+    """The :class:`LossConfig` of ``cfg.loss`` under ``method``'s rules.
+
+    The ``constant`` normaliser is always a number here: ``loss.constant_normalizer < 0`` means
+    the response budget ``data.max_response_length``, not whatever width a batch is padded to.
+    """
     lc = cfg.loss
+    normalizer = _neg_to_none(lc.constant_normalizer)
     try:
         return LossConfig(
-            use_clip=bool(lc.use_clip) or method == "on_policy_grpo",
+            use_clip=bool(lc.use_clip) or method.force_clip,
             clip_ratio=float(lc.clip_ratio),
             clip_ratio_high=_neg_to_none(lc.clip_ratio_high),
             off_policy_shaping=str(lc.off_policy_shaping),
@@ -67,25 +199,29 @@ def loss_config(cfg: ml_collections.ConfigDict, method: str) -> LossConfig:
             shaping_weight=float(lc.shaping_weight),
             on_policy_shaping=str(lc.on_policy_shaping),
             aggregation=str(lc.aggregation),
-            constant_normalizer=_neg_to_none(lc.constant_normalizer),
+            constant_normalizer=float(shape.max_response_length)
+            if normalizer is None
+            else normalizer,
             off_max_clip=_neg_to_none(lc.off_max_clip),
             off_min_clip=_neg_to_none(lc.off_min_clip),
-            entropy_coef=0.0 if method == "sft" else float(lc.entropy_coef),
-            kl_coef=0.0 if method == "sft" else float(lc.kl_coef),
+            entropy_coef=float(lc.entropy_coef) if method.regularize else 0.0,
+            kl_coef=float(lc.kl_coef) if method.regularize else 0.0,
             sft_coef=float(lc.sft_coef),
-            advantage_stats="on_policy" if method == "rl_with_sft_loss" else "all",
+            advantage_stats=method.advantage_stats,
             advantage_use_std=bool(lc.advantage_use_std),
         )
     except ValueError as e:
-        raise ConfigError(str(e)) from e
+        raise ConfigError(f"config.loss: {e}") from e
 
 
-def run_shape(cfg: ml_collections.ConfigDict, method: str) -> RunShape:
-    n_off = int(cfg.rollout.n_off) if method in ("luffy", "rl_with_sft_loss") else 0
+def run_shape(cfg: ml_collections.ConfigDict, method: Method) -> RunShape:
+    """The batch geometry of ``method``: rows per prompt from the record and ``cfg.rollout``."""
+    n_off = int(cfg.rollout.n_off) if method.trace_rows is None else method.trace_rows
+    n = int(cfg.rollout.n) if method.samples else n_off
     return RunShape(
         prompts_per_step=int(cfg.rollout.prompts_per_step),
-        n=1 if method == "sft" else int(cfg.rollout.n),
-        n_off=1 if method == "sft" else n_off,
+        n=n,
+        n_off=n_off,
         mini_batch_prompts=int(cfg.batch.mini_batch_prompts),
         micro_batch_rows=int(cfg.batch.micro_batch_rows),
         max_prompt_length=int(cfg.data.max_prompt_length),
@@ -93,65 +229,149 @@ def run_shape(cfg: ml_collections.ConfigDict, method: str) -> RunShape:
     )
 
 
-def validate(
-    cfg: ml_collections.ConfigDict, model_config: ModelConfig | None, batch_divisor: int
-) -> None:
-    """Raises :class:`ConfigError` naming the field, before any compute."""
-    if cfg.method not in METHODS:
-        raise ConfigError(f"config.method={cfg.method!r} is unknown; use one of {METHODS}")
-    if not cfg.model.hf_path and not cfg.model.config_json:
-        raise ConfigError("config.model.hf_path or config.model.config_json must be set")
-    if not cfg.data.train_files:
-        raise ConfigError("config.data.train_files is empty")
-    rl_methods = ("luffy", "on_policy_grpo", "rl_with_sft_loss", "sft_then_rl")
-    if cfg.method in rl_methods:
-        n, k = int(cfg.rollout.n), int(cfg.rollout.n_off)
-        if cfg.method in ("luffy", "rl_with_sft_loss"):
-            if k < 1:
-                raise ConfigError(
-                    f"config.rollout.n_off={k}: {cfg.method} needs at least one trace"
-                )
-            if n <= k:
-                raise ConfigError(
-                    f"config.rollout.n={n} must be larger than config.rollout.n_off={k} "
-                    "(a group needs on-policy samples)"
-                )
-        elif n < 2:
-            raise ConfigError(f"config.rollout.n={n}: group advantages need n >= 2")
-    ppp, mbp = int(cfg.rollout.prompts_per_step), int(cfg.batch.mini_batch_prompts)
+def optim_config(cfg: ml_collections.ConfigDict, lr: float, decay_steps: int) -> OptimConfig:
+    o = cfg.optim
+    return OptimConfig(
+        lr=float(lr),
+        b1=float(o.b1),
+        b2=float(o.b2),
+        eps=float(o.eps),
+        weight_decay=float(o.weight_decay),
+        grad_clip=float(o.grad_clip),
+        schedule=_choice("optim.schedule", str(o.schedule), ("constant", "cosine")),
+        warmup_steps=int(o.warmup_steps),
+        min_lr_ratio=float(o.min_lr_ratio),
+        decay_steps=max(int(decay_steps), int(o.warmup_steps) + 1),
+    )
+
+
+def _check_shape(method: Method, shape: RunShape) -> None:
+    if method.samples and method.trace_rows is None:
+        if shape.n_off < 1:
+            raise ConfigError(
+                f"config.rollout.n_off={shape.n_off}: {method.name} needs at least one trace"
+            )
+        if shape.n <= shape.n_off:
+            raise ConfigError(
+                f"config.rollout.n={shape.n} must be larger than config.rollout.n_off="
+                f"{shape.n_off} (a group needs on-policy samples)"
+            )
+    elif method.rewards and shape.n < 2:
+        raise ConfigError(f"config.rollout.n={shape.n}: group advantages need n >= 2")
+    ppp, mbp = shape.prompts_per_step, shape.mini_batch_prompts
     if ppp < 1 or mbp < 1 or ppp % mbp:
         raise ConfigError(
             f"config.rollout.prompts_per_step={ppp} must be a positive multiple of "
             f"config.batch.mini_batch_prompts={mbp}"
         )
-    rows = int(cfg.batch.micro_batch_rows)
-    if rows < 1 or rows % batch_divisor:
-        raise ConfigError(
-            f"config.batch.micro_batch_rows={rows} must be a positive multiple of the mesh's "
-            f"data x fsdp size ({batch_divisor})"
-        )
-    if cfg.method == "sft_then_rl" and int(cfg.sft.steps) < 1:
-        raise ConfigError("config.sft.steps must be >= 1 for method sft_then_rl")
-    if model_config is not None:
-        total = int(cfg.data.max_prompt_length) + int(cfg.data.max_response_length)
-        if total > model_config.max_position_embeddings:
-            raise ConfigError(
-                f"config.data.max_prompt_length + config.data.max_response_length = {total} exceeds the "
-                f"model's max_position_embeddings ({model_config.max_position_embeddings})"
+    if shape.micro_batch_rows < 1:
+        raise ConfigError(f"config.batch.micro_batch_rows={shape.micro_batch_rows} must be >= 1")
+
+
+def _stages(cfg: ml_collections.ConfigDict, method: Method, total: int) -> tuple[Stage, ...]:
+    if not method.stages:
+        parts = [(method, 1, total, float(cfg.optim.lr))]
+    else:
+        first, then = (lookup(s) for s in method.stages)
+        sft_steps = int(cfg.sft.steps)
+        if sft_steps < 1:
+            raise ConfigError(f"config.sft.steps must be >= 1 for method {method.name}")
+        parts = [
+            (first, 1, sft_steps, float(cfg.sft.lr)),
+            (then, sft_steps + 1, max(total, sft_steps + 1), float(cfg.optim.lr)),
+        ]
+    out = []
+    for m, first_step, last_step, lr in parts:
+        shape = run_shape(cfg, m)
+        _check_shape(m, shape)
+        out.append(
+            Stage(
+                m,
+                first_step,
+                last_step,
+                shape,
+                loss_config(cfg, m, shape),
+                optim_config(cfg, lr, total),
             )
-    if cfg.optim.schedule not in ("constant", "cosine"):
-        raise ConfigError(
-            f"config.optim.schedule={cfg.optim.schedule!r}: use 'constant' or 'cosine'"
         )
-    if cfg.eval.grader not in ("math", "boxed"):
-        raise ConfigError(f"config.eval.grader={cfg.eval.grader!r}: use 'math' or 'boxed'")
-    method_for_loss = "on_policy_grpo" if cfg.method == "sft_then_rl" else cfg.method
-    loss_config(cfg, method_for_loss)
+    return tuple(out)
 
 
-def model_overrides(cfg: ml_collections.ConfigDict) -> dict[str, Any]:
-    out = dict(cfg.model.overrides.to_dict()) if cfg.model.overrides else {}
-    out.setdefault("dtype", cfg.model.dtype)
-    out.setdefault("param_dtype", cfg.model.dtype)
-    out.setdefault("remat", bool(cfg.model.remat))
-    return out
+def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
+    """The frozen :class:`RunConfig` of ``cfg``; raises :class:`ConfigError` naming the field."""
+    try:
+        method = lookup(str(cfg.method))
+    except KeyError as e:
+        raise ConfigError(e.args[0]) from None
+    if not cfg.model.hf_path and not cfg.model.config_json:
+        raise ConfigError("config.model.hf_path or config.model.config_json must be set")
+    train_files = split_sources(cfg.data.train_files)
+    if not train_files:
+        raise ConfigError("config.data.train_files is empty")
+    total = int(cfg.total_steps)
+    if total < 1:
+        raise ConfigError(f"config.total_steps={total} must be >= 1")
+    overrides = dict(cfg.model.overrides.to_dict()) if cfg.model.overrides else {}
+    overrides.setdefault("dtype", str(cfg.model.dtype))
+    overrides.setdefault("param_dtype", str(cfg.model.param_dtype))
+    overrides.setdefault("remat", bool(cfg.model.remat))
+    if overrides["param_dtype"] != "float32" and not bool(cfg.model.low_precision_params):
+        raise ConfigError(
+            f"config.model.param_dtype={overrides['param_dtype']!r}: training weights below "
+            "float32 loses small updates to rounding (at lr 1e-6 most bfloat16 weights never "
+            "change); keep float32 master weights (compute runs in config.model.dtype), or set "
+            "config.model.low_precision_params=True to accept it"
+        )
+    on_error = _choice("data.on_error", str(cfg.data.on_error), ("raise", "skip"))
+    reward_workers = int(cfg.rollout.reward_workers) or None
+    timeout = float(cfg.rollout.reward_timeout_s)
+    if timeout <= 0:
+        raise ConfigError(f"config.rollout.reward_timeout_s={timeout} must be > 0")
+    grader = _choice("eval.grader", str(cfg.eval.grader), ("math", "boxed"))
+    return RunConfig(
+        method=method,
+        seed=int(cfg.seed),
+        total_steps=total,
+        stages=_stages(cfg, method, total),
+        model=ModelSource(
+            str(cfg.model.hf_path), str(cfg.model.config_json), tuple(sorted(overrides.items()))
+        ),
+        tokenizer_path=str(cfg.tokenizer.path or cfg.model.hf_path),
+        data=DataConfig(
+            train_files=train_files,
+            fmt=str(cfg.data.fmt) or None,
+            fields=JsonlFields(
+                problem=cfg.data.problem_field,
+                answer=cfg.data.answer_field,
+                trace=cfg.data.trace_field,
+                traces=cfg.data.traces_field,
+            ),
+            system_prompt=LUFFY_SYSTEM_PROMPT if cfg.data.use_system_prompt else None,
+            max_examples=int(cfg.data.max_examples),
+            truncate_traces=bool(cfg.data.truncate_traces),
+            on_error=on_error,
+        ),
+        rollout=RolloutConfig(
+            temperature=float(cfg.rollout.temperature),
+            top_p=float(cfg.rollout.top_p),
+            top_k=int(cfg.rollout.top_k),
+            max_concurrent=int(cfg.rollout.max_concurrent) or None,
+            use_sampler_logprobs=bool(cfg.rollout.use_sampler_logprobs),
+            reward=RewardConfig("math", timeout, reward_workers),
+        ),
+        eval=EvalConfig(
+            files=split_sources(cfg.eval.files),
+            every=int(cfg.eval.every),
+            temperature=float(cfg.eval.temperature),
+            max_new_tokens=int(cfg.eval.max_new_tokens),
+            max_prompt_length=int(cfg.data.max_prompt_length),
+            remove_system=bool(cfg.eval.remove_system),
+            max_examples=int(cfg.eval.max_examples),
+            reward=RewardConfig(grader, timeout, reward_workers),
+        ),
+        mesh=MeshConfig(int(cfg.mesh.data), int(cfg.mesh.fsdp), int(cfg.mesh.tensor)),
+        checkpoint_every=max(int(cfg.checkpoint.every), 1),
+        checkpoint_keep=int(cfg.checkpoint.keep),
+        peak_tflops=float(cfg.log.peak_tflops),
+        tensorboard=bool(cfg.log.tensorboard),
+    )

@@ -20,6 +20,11 @@ import os
 import time
 from typing import Any
 
+import numpy as np
+
+from luffy_jax.trainer.config import RunShape
+from luffy_jax.trainer.rollout import RolloutBatch
+
 log = logging.getLogger("luffy_jax.train")
 
 
@@ -92,3 +97,55 @@ def read_metrics(workdir: str) -> list[dict[str, Any]]:
                 raise ValueError(f"{path}: line {i + 1} is not JSON ({e})") from e
             by_step[int(rec["step"])] = rec
     return [by_step[s] for s in sorted(by_step)]
+
+
+def batch_metrics(
+    rb: RolloutBatch, scores: np.ndarray, adv: np.ndarray, shape: RunShape, *, rewarded: bool
+) -> dict[str, float | None]:
+    """Lengths, trace ratios, rewards and advantages of one step's rows (spec 1.13 names).
+
+    ``scores`` / ``adv``: float32 ``[N]``; ``rewarded=False`` (SFT) logs ``reward_mean`` as None.
+    """
+    lengths = rb.response_mask.sum(1)
+    on, off = ~rb.is_off, rb.is_off
+    out = {
+        "response_length/mean": float(lengths.mean()),
+        "response_length/max": float(lengths.max()),
+        "response_length/min": float(lengths.min()),
+        "response_length/clip_ratio": float((lengths >= shape.max_response_length).mean()),
+        "prompt_length/mean": float((rb.attention_mask.sum(1) - lengths).mean()),
+        "batch/avg_prefix_ratio": float(off.mean()),
+        "on_off_metrics/off_on_example_ratio": float(off.sum() / max(on.sum(), 1)),
+    }
+    if on.any():
+        out["on_off_metrics/on_response_length_mean"] = float(lengths[on].mean())
+    if off.any():
+        out["on_off_metrics/off_response_length_mean"] = float(lengths[off].mean())
+    if not rewarded:
+        out["reward_mean"] = None
+        return out
+    groups = rb.group_ids
+    uniq = np.unique(groups)
+    per_group = np.stack([scores[groups == g] for g in uniq])
+    valid = rb.response_mask > 0
+    adv_tok = np.broadcast_to(adv[:, None], rb.response_mask.shape)[valid]
+    out.update(
+        {
+            "reward_mean": float(scores.mean()),
+            "critic/score/mean": float(scores.mean()),
+            "critic/score/max": float(scores.max()),
+            "critic/score/min": float(scores.min()),
+            "critic/advantages/mean": float(adv_tok.mean()),
+            "critic/advantages/max": float(adv_tok.max()),
+            "critic/advantages/min": float(adv_tok.min()),
+            "batch/solved": float((scores > 0).mean()),
+            "batch/failed": float((scores <= 0).mean()),
+            "batch/solve_none": float((per_group.max(1) <= 0).sum()),
+            "batch/solve_all": float((per_group.min(1) > 0).sum()),
+        }
+    )
+    if on.any():
+        out["batch/on_solved"] = out["on_off_metrics/on_score"] = float(scores[on].mean())
+    if off.any():
+        out["batch/off_solved"] = out["on_off_metrics/off_score"] = float(scores[off].mean())
+    return out

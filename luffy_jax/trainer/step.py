@@ -1,12 +1,13 @@
 """The jitted pieces of an update: log-probs of response tokens, one micro-batch's loss and
-gradient, the optimizer.
+gradient accumulated into the mini-batch's, the optimizer.
 
 Micro-batch accumulation is exact: the denominators of the objective (token, row and trace
-counts) are computed for the whole mini-batch first and substituted into every micro-batch's
-:func:`luffy_jax.objectives.finalize`, which makes each micro-batch loss linear in its sums, so
-the summed micro-batch gradients equal the gradient of the whole mini-batch's objective whatever
-the micro-batch size. (The official code instead finalises each micro-batch; see
-``luffy_jax.objectives.losses`` for what that changes.)
+counts) are computed for the whole mini-batch first (:func:`count_terms`) and substituted into
+every micro-batch's :func:`luffy_jax.objectives.finalize`, which makes each micro-batch loss
+linear in its sums, so the summed micro-batch gradients equal the gradient of the whole
+mini-batch's objective whatever the micro-batch size. (The official code instead finalises each
+micro-batch; see ``luffy_jax.objectives.losses`` for what that changes.) Term sums are added with
+:func:`luffy_jax.objectives.accumulate`, gradients leaf by leaf, inside the same jitted call.
 """
 
 from __future__ import annotations
@@ -16,30 +17,30 @@ from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
 from luffy_jax.models import ModelConfig, token_logprobs_and_entropy
-from luffy_jax.objectives import LossConfig, finalize, objective_terms
+from luffy_jax.objectives import LossConfig, accumulate, finalize, objective_terms
+from luffy_jax.trainer.config import OptimConfig
 
 COUNT_KEYS = ("pg_tokens", "pg_seqs", "valid_tokens", "sft_tokens", "pg_width")
 
 
-def make_optimizer(optim: ml_collections.ConfigDict, total_steps: int, lr: float | None = None):
+def make_optimizer(optim: OptimConfig) -> tuple[optax.GradientTransformation, optax.Schedule]:
     """AdamW with global-norm clipping and a constant or cosine schedule (with linear warmup).
 
-    The learning rate is ``lr`` from the first optimizer step on: the official code's first-step
-    lr=0 (spec 6.2.2, a scheduler created with 0 warmup steps) is deliberately not replicated.
+    The learning rate is ``optim.lr`` from the first optimizer step on: the official code's
+    first-step lr=0 (spec 6.2.2, a scheduler created with 0 warmup steps) is deliberately not
+    replicated.
     """
-    peak = float(optim.lr if lr is None else lr)
-    warmup = int(optim.warmup_steps)
+    peak, warmup = optim.lr, optim.warmup_steps
     if optim.schedule == "cosine":
         schedule = optax.warmup_cosine_decay_schedule(
             init_value=0.0 if warmup else peak,
             peak_value=peak,
             warmup_steps=warmup,
-            decay_steps=max(total_steps, warmup + 1),
-            end_value=peak * float(optim.min_lr_ratio),
+            decay_steps=optim.decay_steps,
+            end_value=peak * optim.min_lr_ratio,
         )
     elif warmup:
         schedule = optax.join_schedules(
@@ -49,16 +50,26 @@ def make_optimizer(optim: ml_collections.ConfigDict, total_steps: int, lr: float
     else:
         schedule = optax.constant_schedule(peak)
     tx = optax.chain(
-        optax.clip_by_global_norm(float(optim.grad_clip)),
+        optax.clip_by_global_norm(optim.grad_clip),
         optax.adamw(
-            schedule,
-            b1=float(optim.b1),
-            b2=float(optim.b2),
-            eps=float(optim.eps),
-            weight_decay=float(optim.weight_decay),
+            schedule, b1=optim.b1, b2=optim.b2, eps=optim.eps, weight_decay=optim.weight_decay
         ),
     )
     return tx, schedule
+
+
+def schedule_count(opt_state) -> int:
+    """Optimizer steps taken, read from the learning-rate schedule's own counter."""
+    found = [
+        s
+        for s in jax.tree.leaves(
+            opt_state, is_leaf=lambda x: isinstance(x, optax.ScaleByScheduleState)
+        )
+        if isinstance(s, optax.ScaleByScheduleState)
+    ]
+    if len(found) != 1:
+        raise ValueError(f"expected one schedule state in the optimizer state, found {len(found)}")
+    return int(found[0].count)
 
 
 @functools.partial(jax.jit, static_argnames=("config", "prompt_len", "response_len"))
@@ -73,21 +84,30 @@ def response_logprobs(
     response_len: int,
 ):
     """float32 ``[m, R]`` log-probs and entropies of the response tokens (no gradient needed)."""
-    logp, ent = token_logprobs_and_entropy(
-        params, config, tokens, attention_mask=attention_mask, temperature=temperature
+    return token_logprobs_and_entropy(
+        params,
+        config,
+        tokens,
+        attention_mask=attention_mask,
+        temperature=temperature,
+        start=prompt_len - 1,
+        length=response_len,
     )
-    s = slice(prompt_len - 1, prompt_len - 1 + response_len)
-    return logp[:, s], ent[:, s]
 
 
 def _batch_terms(params, config, loss_config, objective, mb, temperature, prompt_len, response_len):
     logp, ent = token_logprobs_and_entropy(
-        params, config, mb["tokens"], attention_mask=mb["attention_mask"], temperature=temperature
+        params,
+        config,
+        mb["tokens"],
+        attention_mask=mb["attention_mask"],
+        temperature=temperature,
+        start=prompt_len - 1,
+        length=response_len,
     )
-    s = slice(prompt_len - 1, prompt_len - 1 + response_len)
     batch = {
-        "logp": logp[:, s],
-        "entropy": ent[:, s],
+        "logp": logp,
+        "entropy": ent,
         "old_logp": mb["old_logp"],
         "advantages": mb["advantages"],
         "response_mask": mb["response_mask"],
@@ -99,10 +119,14 @@ def _batch_terms(params, config, loss_config, objective, mb, temperature, prompt
 
 
 @functools.partial(
-    jax.jit, static_argnames=("config", "loss_config", "objective", "prompt_len", "response_len")
+    jax.jit,
+    static_argnames=("config", "loss_config", "objective", "prompt_len", "response_len"),
+    donate_argnames=("grads", "terms"),
 )
-def micro_batch_grad(
+def accumulate_micro_batch(
     params,
+    grads,
+    terms,
     mb: Mapping[str, jax.Array],
     counts: Mapping[str, jax.Array],
     temperature,
@@ -113,17 +137,24 @@ def micro_batch_grad(
     prompt_len: int,
     response_len: int,
 ):
-    """Gradient of one micro-batch's share of the mini-batch objective, and its term sums."""
+    """Adds one micro-batch's share of the mini-batch objective's gradient to ``grads`` and its
+    term sums to ``terms`` (start from zeros: :func:`zero_grads` and ``objectives.zero_terms``)."""
 
     def loss_fn(p):
-        terms = _batch_terms(
+        t = _batch_terms(
             p, config, loss_config, objective, mb, temperature, prompt_len, response_len
         )
-        loss, _ = finalize({**terms, **counts}, loss_config)
-        return loss, terms
+        loss, _ = finalize({**t, **counts}, loss_config)
+        return loss, t
 
-    (_, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-    return grads, terms
+    (_, mb_terms), g = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    return jax.tree.map(jnp.add, grads, g), accumulate(terms, mb_terms)
+
+
+@jax.jit
+def zero_grads(params):
+    """float32 zeros shaped and sharded like ``params`` (the gradient accumulator)."""
+    return jax.tree.map(lambda p: jnp.zeros_like(p, dtype=jnp.float32), params)
 
 
 @functools.partial(jax.jit, static_argnames=("loss_config", "objective"))
@@ -140,11 +171,6 @@ def count_terms(mb: Mapping[str, jax.Array], *, loss_config: LossConfig, objecti
     }
     terms = objective_terms(objective, batch, loss_config)
     return {k: terms[k] for k in COUNT_KEYS}
-
-
-@jax.jit
-def add_trees(a, b):
-    return jax.tree.map(jnp.add, a, b)
 
 
 @functools.partial(jax.jit, donate_argnames=("params", "opt_state"), static_argnames=("tx",))

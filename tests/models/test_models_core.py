@@ -58,6 +58,19 @@ def test_chunked_logprobs_equal_naive(params, chunk, temperature):
     np.testing.assert_allclose(ent, ref_ent, atol=2e-5)
 
 
+def test_a_window_of_positions_equals_the_slice_of_all(params):
+    toks, mask = _batch()
+    full_lp, full_ent = M.token_logprobs_and_entropy(params, CFG, toks, attention_mask=mask)
+    lp, ent = M.token_logprobs_and_entropy(
+        params, CFG, toks, attention_mask=mask, start=3, length=5, chunk_size=4
+    )
+    assert lp.shape == (3, 5)
+    np.testing.assert_allclose(lp, full_lp[:, 3:8], atol=1e-6)
+    np.testing.assert_allclose(ent, full_ent[:, 3:8], atol=1e-6)
+    with pytest.raises(ValueError, match="outside"):
+        M.token_logprobs_and_entropy(params, CFG, toks, start=5, length=5)
+
+
 def test_chunked_gradients_equal_naive(params):
     toks, mask = _batch(1)
     w = jnp.asarray(np.random.default_rng(0).normal(size=(3, 9)), jnp.float32)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from luffy_jax.trainer import ConfigError, build_rollout, run_shape, run_training
+from luffy_jax.trainer import METHODS, ConfigError, build_rollout, run_shape, run_training
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_presets_load_and_mirror_the_official_script():
 
 
 def test_rollout_batch_invariants(tiny_config):
-    shape = run_shape(tiny_config, "luffy")  # n=4, n_off=1, P=40, R=20
+    shape = run_shape(tiny_config, METHODS["luffy"])  # n=4, n_off=1, P=40, R=20
     batch = {
         "prompt_ids": [np.array([5, 6, 7]), np.array([8, 9])],
         "trace_ids": [[np.array([11, 12, 13])], [np.arange(30, 60)]],  # the second is too long
@@ -87,3 +87,75 @@ def test_rollout_batch_invariants(tiny_config):
         build_rollout(
             dict(batch, trace_ids=[[], []]), toks, lps, lengths, shape, eos_id=0, pad_id=0
         )
+
+
+def _expect_config_error(config, tmp_path, match):
+    with pytest.raises(ConfigError, match=match):
+        run_training(config, str(tmp_path / "run"))
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_evaluation_that_cannot_run_fails_before_compute(tiny_config, tmp_path):
+    import json
+
+    long_problem = "+".join(["1"] * 60) + "=?"  # far over max_prompt_length=40 characters
+    (tmp_path / "long.jsonl").write_text(
+        json.dumps({"problem": long_problem, "answer": "60"}) + "\n"
+    )
+    tiny_config.eval.files = str(tmp_path / "long.jsonl")
+    tiny_config.eval.max_new_tokens = 8
+    _expect_config_error(tiny_config, tmp_path, "none of the 1 evaluation prompts fits")
+    tiny_config.eval.files = str(tmp_path / "missing.jsonl")
+    _expect_config_error(tiny_config, tmp_path, r"config.eval.files.*missing.jsonl")
+    tiny_config.eval.files = ""
+    tiny_config.data.train_files = str(tmp_path / "missing.jsonl")
+    _expect_config_error(tiny_config, tmp_path, "config.data.train_files")
+
+
+def test_shape_overrides_may_not_contradict_a_checkpoint(tiny_config, tmp_path):
+    import jax
+    import ml_collections
+
+    from luffy_jax.models import ModelConfig, init_params, save_hf_checkpoint
+
+    cfg = ModelConfig.from_hf(tiny_config.model.config_json)
+    save_hf_checkpoint(init_params(cfg, jax.random.key(0)), cfg, tmp_path / "hf")
+    tiny_config.model.hf_path = str(tmp_path / "hf")
+    tiny_config.model.overrides = ml_collections.ConfigDict({"num_layers": 1, "hidden_size": 32})
+    _expect_config_error(tiny_config, tmp_path, r"num_layers=1 \(checkpoint: 2\)")
+    tiny_config.model.overrides = ml_collections.ConfigDict({"num_layers": 2})  # agrees: runs
+    tiny_config.total_steps = 1
+    run_training(tiny_config, str(tmp_path / "ok"))
+
+
+def test_low_precision_weights_are_an_explicit_opt_in(tiny_config, tmp_path):
+    tiny_config.model.param_dtype = "bfloat16"
+    _expect_config_error(tiny_config, tmp_path, "low_precision_params")
+    tiny_config.model.low_precision_params = True
+    from luffy_jax.trainer import validate
+
+    assert validate(tiny_config).ctx.model_config.param_dtype == "bfloat16"
+
+
+def test_float32_master_weights_move_at_lr_1e_6_where_bfloat16_ones_do_not():
+    import jax
+    import jax.numpy as jnp
+
+    from luffy_jax.trainer import step as S
+    from luffy_jax.trainer.config import OptimConfig
+
+    tx, _ = S.make_optimizer(OptimConfig(lr=1e-6))
+    w = jax.random.normal(jax.random.key(0), (4096,)) * 0.02
+    changed = {}
+    for dtype in (jnp.float32, jnp.bfloat16):
+        params = {"w": jnp.array(w, dtype, copy=True), "norm": jnp.ones(512, dtype)}
+        start = jax.tree.map(lambda x: x.copy(), params)
+        state = tx.init(params)
+        for i in range(20):
+            g = jax.tree.map(
+                lambda x, i=i: jnp.sign(jnp.sin(jnp.arange(x.size) + i)).astype(x.dtype), params
+            )
+            params, state, _ = S.apply_update(params, state, g, tx=tx)
+        changed[jnp.dtype(dtype).name] = {k: float(jnp.mean(params[k] != start[k])) for k in params}
+    assert changed["float32"]["w"] > 0.99 and changed["float32"]["norm"] > 0.99
+    assert changed["bfloat16"]["w"] < 0.2 and changed["bfloat16"]["norm"] == 0.0

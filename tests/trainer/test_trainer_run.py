@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from luffy_jax.evaluate import evaluate_policy
+from luffy_jax.evaluation import evaluate_policy
 from luffy_jax.trainer import METHODS, ConfigError, load_trained_policy, read_metrics, run_training
 
 VOLATILE = ("timing_s/", "perf/")
@@ -106,7 +106,7 @@ def test_evaluation_averages_replicas_and_sources(tiny_config, tiny_run_files, t
 
 
 def test_avg_at_k_by_replicas():
-    from luffy_jax.evaluate import summarize
+    from luffy_jax.evaluation import summarize
 
     samples = [
         ("aime", 1.0),

@@ -1,0 +1,139 @@
+"""One training step (spec 1.14), top to bottom, for any method record.
+
+1. (the loop draws ``prompts_per_step`` prompts)
+2. sample ``n - n_off`` continuations per prompt with the current parameters;
+3. build the mixed batch: per prompt ``n_off`` trace rows (trace + EOS) then the samples;
+4. reward every row (LUFFY's v3 rule, bounded worker pool);
+5. old log-probs of every row with the same parameters (a forward pass, as the official code, or
+   the sampler's own with ``rollout.use_sampler_logprobs``), and the frozen reference's for KL;
+6. group advantages over the group (the mixed group, or its on-policy rows for grpo_split);
+7. one AdamW step per mini-batch, gradients accumulated exactly over micro-batches.
+
+A method without sampled rows (SFT) skips 2; one without rewards skips 4-6.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from luffy_jax.objectives import finalize, group_advantages
+from luffy_jax.rewards import score_with
+from luffy_jax.sampling import generate
+from luffy_jax.trainer import step as S
+from luffy_jax.trainer.config import Stage
+from luffy_jax.trainer.metrics import batch_metrics
+from luffy_jax.trainer.rollout import build_rollout
+from luffy_jax.trainer.setup import RunContext
+from luffy_jax.trainer.update import logprob_pass, update_policy
+
+
+def train_step(
+    ctx: RunContext,
+    stage: Stage,
+    params: Any,
+    opt_state: Any,
+    optimizer: tuple[Any, Any],
+    batch: dict[str, Any],
+    key: jax.Array,
+    ref_params: Any | None,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """One step of ``stage.method``; returns ``(params, opt_state, metrics)``.
+
+    ``optimizer`` is ``(optax transformation, learning-rate schedule)``; ``batch`` one element of
+    ``data.rollout_batches``; ``ref_params`` the frozen reference (KL term) or None.
+    """
+    method, shape, loss_config = stage.method, stage.shape, stage.loss
+    model_config, mesh = ctx.model_config, ctx.mesh
+    temperature = ctx.run.rollout.temperature
+    stop_id, pad_id = ctx.sampling.eos_ids[0], ctx.sampling.pad_id
+    tx, schedule = optimizer
+    timing: dict[str, float] = {}
+
+    # 2. sample the on-policy rows
+    t = time.monotonic()
+    samples = (None, None, None)
+    if method.samples:
+        out = generate(
+            params, model_config, batch["prompt_ids"], key, ctx.sampling, n=shape.n_on, mesh=mesh
+        )
+        samples = tuple(np.asarray(x) for x in out)
+    timing["gen"] = time.monotonic() - t
+
+    # 3. the mixed batch
+    rb = build_rollout(batch, *samples, shape, stop_id, pad_id)
+
+    # 4. rewards
+    t = time.monotonic()
+    scores, reward_stats = np.zeros(rb.rows, np.float32), {}
+    if method.rewards:
+        texts = [ctx.tokenizer.decode(r, skip_special_tokens=False) for r in rb.responses]
+        scores, reward_stats = score_with(ctx.run.rollout.reward, texts, rb.golds)
+    timing["reward"] = time.monotonic() - t
+
+    # 5. old log-probs (and the frozen reference's, for the KL term)
+    t = time.monotonic()
+    old_logp, ref_logp = np.zeros_like(rb.response_mask), None
+    if method.rewards:
+        if ctx.run.rollout.use_sampler_logprobs:
+            old_logp = rb.sampler_logprobs
+        else:
+            old_logp, _ = logprob_pass(
+                params, model_config, rb.tokens, rb.attention_mask, shape, temperature, mesh
+            )
+        if ref_params is not None and loss_config.kl_coef > 0:
+            ref_logp, _ = logprob_pass(
+                ref_params, model_config, rb.tokens, rb.attention_mask, shape, temperature, mesh
+            )
+    timing["old_log_prob"] = time.monotonic() - t
+
+    # 6. advantages
+    adv = np.zeros(rb.rows, np.float32)
+    if method.rewards:
+        adv = np.asarray(
+            group_advantages(
+                jnp.asarray(scores),
+                jnp.asarray(rb.group_ids),
+                jnp.asarray(rb.is_off),
+                stats_from=loss_config.advantage_stats,
+                use_std=loss_config.advantage_use_std,
+            )
+        )
+
+    # 7. updates
+    t = time.monotonic()
+    arrays = {
+        "tokens": rb.tokens,
+        "attention_mask": rb.attention_mask,
+        "old_logp": old_logp.astype(np.float32),
+        "advantages": adv.astype(np.float32),
+        "response_mask": rb.response_mask,
+        "off_policy_mask": rb.off_policy_mask,
+    }
+    if ref_logp is not None:
+        arrays["ref_logp"] = ref_logp.astype(np.float32)
+    params, opt_state, terms, grad_norms = update_policy(
+        params, opt_state, tx, arrays, stage, model_config, temperature, mesh
+    )
+    timing["update_actor"] = time.monotonic() - t
+
+    loss, actor = finalize(terms, loss_config)
+    metrics: dict[str, Any] = {k: float(v) for k, v in actor.items()}
+    metrics["loss"] = float(loss)
+    metrics["actor/grad_norm"] = float(np.mean(grad_norms))
+    metrics["actor/lr"] = float(schedule(max(S.schedule_count(opt_state) - 1, 0)))
+    metrics.update(batch_metrics(rb, scores, adv, shape, rewarded=method.rewards))
+    for k, v in reward_stats.items():  # timeouts/crashes/errors counts; durations under timing_s/
+        if isinstance(v, (int, float)):
+            metrics[f"timing_s/reward_{k}" if k.endswith("_s") else f"reward/{k}"] = v
+    tokens = float(rb.attention_mask.sum())
+    metrics["perf/tokens"] = tokens
+    for k, v in timing.items():
+        metrics[f"timing_s/{k}"] = v
+    metrics["perf/tokens_per_s"] = tokens / max(sum(timing.values()), 1e-9)
+    metrics["method"] = method.name
+    return params, opt_state, metrics

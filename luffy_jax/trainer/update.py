@@ -1,0 +1,122 @@
+"""Forward passes over a rollout batch: the log-prob pass, and the policy update (mini-batches,
+exact micro-batch accumulation, one optimizer step per mini-batch).
+
+Rows are cut into micro-batches of ``micro_batch_rows`` (the last one zero-padded: padded rows
+have empty masks and add nothing), each placed on the mesh with its rows split over
+``data x fsdp``. :func:`update_policy` is the trainer's only accumulation path: per mini-batch,
+the denominators first (:func:`luffy_jax.trainer.step.count_terms`), then every micro-batch's
+gradient and term sums added by :func:`luffy_jax.trainer.step.accumulate_micro_batch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
+
+from luffy_jax import sharding
+from luffy_jax.models import ModelConfig
+from luffy_jax.objectives import accumulate, zero_terms
+from luffy_jax.trainer import step as S
+from luffy_jax.trainer.config import RunShape, Stage
+
+
+def _pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
+    if x.shape[0] == rows:
+        return x
+    pad = np.zeros((rows - x.shape[0],) + x.shape[1:], x.dtype)
+    return np.concatenate([x, pad])
+
+
+def micro_batches(
+    arrays: Mapping[str, np.ndarray], rows: int, mesh: Mesh
+) -> Iterator[dict[str, jax.Array]]:
+    """Consecutive ``rows``-row slices of ``arrays`` (all with the same leading dim), the last
+    zero-padded, each put on ``mesh`` with its rows sharded over ``data x fsdp``."""
+    n = next(iter(arrays.values())).shape[0]
+    for s in range(0, n, rows):
+        mb = {k: _pad_rows(v[s : s + rows], rows) for k, v in arrays.items()}
+        yield {k: jax.device_put(v, sharding.batch_sharding(mesh, v.ndim)) for k, v in mb.items()}
+
+
+def logprob_pass(
+    params: Any,
+    model_config: ModelConfig,
+    tokens: np.ndarray,
+    attention_mask: np.ndarray,
+    shape: RunShape,
+    temperature: float,
+    mesh: Mesh,
+) -> tuple[np.ndarray, np.ndarray]:
+    """float32 ``[N, R]`` log-probs and entropies of the response tokens of ``tokens``
+    (int32 ``[N, P + R]``), micro-batch by micro-batch."""
+    outs_lp, outs_ent = [], []
+    arrays = {"tokens": tokens, "attention_mask": attention_mask}
+    for mb in micro_batches(arrays, shape.micro_batch_rows, mesh):
+        lp, ent = S.response_logprobs(
+            params,
+            model_config,
+            mb["tokens"],
+            mb["attention_mask"],
+            temperature,
+            prompt_len=shape.max_prompt_length,
+            response_len=shape.max_response_length,
+        )
+        outs_lp.append(np.asarray(lp))
+        outs_ent.append(np.asarray(ent))
+    n = tokens.shape[0]
+    return np.concatenate(outs_lp)[:n], np.concatenate(outs_ent)[:n]
+
+
+def update_policy(
+    params: Any,
+    opt_state: Any,
+    tx: Any,
+    arrays: Mapping[str, np.ndarray],
+    stage: Stage,
+    model_config: ModelConfig,
+    temperature: float,
+    mesh: Mesh,
+) -> tuple[Any, Any, dict[str, jax.Array], list[float]]:
+    """One optimizer step per mini-batch of ``arrays`` (the rows of one step, in group order).
+
+    ``arrays``: ``tokens`` int32 ``[N, P+R]``, ``attention_mask`` bool ``[N, P+R]``,
+    ``old_logp`` / ``response_mask`` / ``off_policy_mask`` float32 ``[N, R]``, ``advantages``
+    float32 ``[N]`` and optionally ``ref_logp`` float32 ``[N, R]``.
+
+    Returns ``(params, opt_state, term sums over the whole step, pre-clip gradient norms)``.
+    """
+    shape, loss_config, objective = stage.shape, stage.loss, stage.method.objective
+    n = next(iter(arrays.values())).shape[0]
+    step_terms = zero_terms()
+    grad_norms = []
+    for m0 in range(0, n, shape.rows_per_mini_batch):
+        mini = {k: v[m0 : m0 + shape.rows_per_mini_batch] for k, v in arrays.items()}
+        counts = S.count_terms(
+            {k: jnp.asarray(mini[k]) for k in ("response_mask", "off_policy_mask")},
+            loss_config=loss_config,
+            objective=objective,
+        )
+        grads, terms = S.zero_grads(params), zero_terms()
+        for mb in micro_batches(mini, shape.micro_batch_rows, mesh):
+            grads, terms = S.accumulate_micro_batch(
+                params,
+                grads,
+                terms,
+                mb,
+                counts,
+                temperature,
+                config=model_config,
+                loss_config=loss_config,
+                objective=objective,
+                prompt_len=shape.max_prompt_length,
+                response_len=shape.max_response_length,
+            )
+        params, opt_state, norm = S.apply_update(params, opt_state, grads, tx=tx)
+        grad_norms.append(float(norm))
+        step_terms = accumulate(step_terms, terms)
+    return params, opt_state, step_terms, grad_norms
