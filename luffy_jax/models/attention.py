@@ -200,14 +200,13 @@ def _block(length: int) -> int:
 
 def _splash(q, k, v, segment_ids, *, interpret: bool):
     """Splash attention on one shard: ``[b, T, h, Dh]`` with ``[b, T, kh, Dh]`` keys/values."""
-    from jax.experimental.pallas.ops.tpu.splash_attention import splash_attention_kernel as sk
-    from jax.experimental.pallas.ops.tpu.splash_attention import splash_attention_mask as sm
+    from jax.experimental.pallas.ops.tpu import splash_attention as splash
 
     t, h, hd = q.shape[1], q.shape[2], q.shape[3]
     q, k, v, seg = _pad_length(q, k, v, segment_ids, _LANES)
     tp = q.shape[1]
     blk = _block(tp)
-    sizes = sk.BlockSizes(
+    sizes = splash.BlockSizes(
         block_q=blk,
         block_kv=blk,
         block_kv_compute=blk,
@@ -217,15 +216,15 @@ def _splash(q, k, v, segment_ids, *, interpret: bool):
         block_q_dq=blk,
         block_kv_dq=blk,
     )
-    mask = sm.MultiHeadMask([sm.CausalMask((tp, tp)) for _ in range(h)])
-    kernel = sk.make_splash_mha(
+    mask = splash.MultiHeadMask([splash.CausalMask((tp, tp)) for _ in range(h)])
+    kernel = splash.make_splash_mha(
         mask, block_sizes=sizes, head_shards=1, q_seq_shards=1, interpret=interpret
     )
     scale = jnp.asarray(hd**-0.5, q.dtype)
     qh, kh, vh = (x.transpose(0, 2, 1, 3) for x in (q * scale, k, v))  # [b, heads, T, Dh]
 
     def one_row(qr, kr, vr, sr):
-        return kernel(qr, kr, vr, segment_ids=sk.SegmentIds(q=sr, kv=sr))
+        return kernel(qr, kr, vr, segment_ids=splash.SegmentIds(q=sr, kv=sr))
 
     out = jax.vmap(one_row)(qh, kh, vh, seg)
     return out.transpose(0, 2, 1, 3)[:, :t].astype(q.dtype)
