@@ -100,12 +100,14 @@ def test_pallas_kernels_equal_reference_values_and_gradients(impl):
     def loss(impl, q, k, v):
         return (A.attention(q, k, v, seg, impl=impl) * w).sum()
 
-    out = A.attention(q, k, v, seg, impl=impl)
-    ref = A.attention(q, k, v, seg, impl="xla")
+    def run(impl):
+        out = A.attention(q, k, v, seg, impl=impl)
+        return out, jax.grad(loss, argnums=(1, 2, 3))(impl, q, k, v)
+
+    out, grads = jax.jit(run, static_argnums=0)(impl)
+    ref, ref_grads = jax.jit(run, static_argnums=0)("xla")
     assert out.shape == ref.shape and out.dtype == ref.dtype
     np.testing.assert_allclose(out, ref, atol=2e-6)  # padding rows too
-    grads = jax.grad(loss, argnums=(1, 2, 3))(impl, q, k, v)
-    ref_grads = jax.grad(loss, argnums=(1, 2, 3))("xla", q, k, v)
     for g, r in zip(grads, ref_grads):
         np.testing.assert_allclose(g, r, atol=2e-5, rtol=1e-5)
 
@@ -117,16 +119,18 @@ def test_cudnn_layout_construction_equals_reference_on_real_tokens():
     real = np.asarray(seg, bool)[..., None, None]
     w = _weights(q.shape) * real
 
-    def run(fn, q, k, v):
-        return fn(q, k, v, seg)
+    def ours(q, k, v, s):
+        return A._cudnn(q, k, v, s, implementation="xla")
 
-    ours = lambda q, k, v, s: A._cudnn(q, k, v, s, implementation="xla")  # noqa: E731
-    out = run(ours, q, k, v)
-    ref = run(A.attention, q, k, v)
+    def run(fn):
+        out = fn(q, k, v, seg)
+        grads = jax.grad(lambda *a: (fn(*a, seg) * w).sum(), argnums=(0, 1, 2))(q, k, v)
+        return out, grads
+
+    out, g = jax.jit(run, static_argnums=0)(ours)
+    ref, r = jax.jit(run, static_argnums=0)(A.attention)
     np.testing.assert_allclose(np.where(real, out, 0), np.where(real, ref, 0), atol=2e-6)
     assert np.all(np.where(real, 0, np.asarray(out)) == 0)  # padding outputs are zeros
-    g = jax.grad(lambda *a: (run(ours, *a) * w).sum(), argnums=(0, 1, 2))(q, k, v)
-    r = jax.grad(lambda *a: (run(A.attention, *a) * w).sum(), argnums=(0, 1, 2))(q, k, v)
     for a, b in zip(g, r):
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
 
