@@ -9,19 +9,27 @@ The mesh always has the three axes ``('data', 'fsdp', 'tensor')``:
 Modules annotate parameters and key activations with *logical* axis names (``'batch'``,
 ``'embed'``, ``'heads'``, ...); :data:`LOGICAL_AXIS_RULES` maps them to mesh axes. Nothing else in
 the library names a mesh axis directly.
+
+Activation constraints (:func:`constrain`) need to know the mesh while a function is traced.
+:func:`activation_sharding` provides it: the model's api functions enter it around every
+``apply``, taking the mesh that is already in context (``jax.set_mesh``) or else the one that the
+parameters (or inputs) are sharded over, read from their abstract values. Callers therefore get
+the activation shardings in every jitted entry point without doing anything; with unsharded
+arrays (one device, or eager calls) there is no mesh and the constraints are no-ops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import flax.linen as nn
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
 MESH_AXES: tuple[str, str, str] = ("data", "fsdp", "tensor")
 
@@ -79,6 +87,23 @@ def make_mesh(config: MeshConfig | None = None, devices: Sequence[Any] | None = 
     return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
 
 
+def logical_spec(
+    names: Sequence[str | None] | PartitionSpec | None,
+    mesh: Mesh | AbstractMesh,
+    shape: Sequence[int] | None = None,
+) -> PartitionSpec:
+    """The mesh ``PartitionSpec`` of an array whose dimensions carry logical ``names``.
+
+    Mesh axes of size 1 are left out; with ``shape``, a dimension that its mesh axes do not
+    divide evenly is replicated instead (e.g. 2 KV heads on a 4-way ``tensor`` axis).
+    """
+    names = tuple(names) if names is not None else ()
+    spec = _drop_unit_axes(nn.logical_to_mesh_axes(names, LOGICAL_AXIS_RULES), mesh)
+    if shape is not None:
+        spec = _drop_indivisible(spec, tuple(shape), mesh)
+    return spec
+
+
 def logical_to_sharding(logical_axes: Any, mesh: Mesh, shapes: Any = None) -> Any:
     """Maps a pytree of logical ``PartitionSpec``s (or name tuples) to ``NamedSharding``s.
 
@@ -88,11 +113,7 @@ def logical_to_sharding(logical_axes: Any, mesh: Mesh, shapes: Any = None) -> An
     """
 
     def one(spec: Any, shape: tuple[int, ...] | None = None) -> NamedSharding:
-        names = tuple(spec) if spec is not None else ()
-        mesh_spec = _drop_unit_axes(nn.logical_to_mesh_axes(names, LOGICAL_AXIS_RULES), mesh)
-        if shape is not None:
-            mesh_spec = _drop_indivisible(mesh_spec, shape, mesh)
-        return NamedSharding(mesh, mesh_spec)
+        return NamedSharding(mesh, logical_spec(spec, mesh, shape))
 
     if shapes is None:
         return jax.tree.map(one, logical_axes, is_leaf=_is_spec_leaf)
@@ -118,8 +139,76 @@ def batch_divisor(mesh: Mesh) -> int:
 
 
 def logical_rules_context():
-    """Context manager that activates :data:`LOGICAL_AXIS_RULES` for ``nn.with_logical_constraint``."""
+    """Context manager that activates :data:`LOGICAL_AXIS_RULES` for Flax's own
+    ``nn.with_logical_constraint``.
+
+    The library does not use it: :func:`constrain` needs no rules context. Do not enter it around
+    a model ``apply`` with a mesh in context: Flax then also constrains the value returned by
+    the parameter initialisers it evaluates for shape checks, and ``DenseGeneral``'s flattened
+    multi-axis kernels fail with a rank mismatch (Flax 0.12).
+    """
     return nn.logical_axis_rules(LOGICAL_AXIS_RULES)
+
+
+def activation_mesh() -> AbstractMesh | None:
+    """The (abstract) mesh in context while tracing, or ``None`` (no mesh, or a single device)."""
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or mesh.size == 1:
+        return None
+    return mesh
+
+
+def mesh_of(tree: Any) -> AbstractMesh | None:
+    """The abstract mesh that the first multi-device-sharded leaf of ``tree`` lives on, if any.
+
+    Reads ``jax.typeof(leaf).sharding``, which inside ``jit`` carries the mesh of the argument's
+    ``NamedSharding`` (also for ``Auto`` mesh axes). Leaves that are not JAX values are skipped.
+    """
+    for leaf in jax.tree.leaves(tree):
+        if not isinstance(leaf, (jax.Array, jax.core.Tracer)):
+            continue
+        named = getattr(jax.typeof(leaf), "sharding", None)
+        mesh = getattr(named, "mesh", None)
+        if isinstance(mesh, Mesh):
+            mesh = mesh.abstract_mesh
+        if isinstance(mesh, AbstractMesh) and not mesh.empty and mesh.size > 1:
+            return mesh
+    return None
+
+
+@contextlib.contextmanager
+def activation_sharding(like: Any = None) -> Iterator[AbstractMesh | None]:
+    """Puts the activation sharding rules in force for the code traced inside the block.
+
+    The mesh is the one already in context (``jax.set_mesh`` / ``use_abstract_mesh``) or else
+    :func:`mesh_of` ``(like)`` (e.g. the parameters). The abstract mesh is only entered while
+    tracing (``like`` holds tracers): eager calls run unconstrained, as JAX cannot constrain a
+    committed single-device value to an abstract mesh. Yields the mesh (``None`` when there is
+    none: every :func:`constrain` is then a no-op).
+    """
+    mesh = activation_mesh()
+    if mesh is not None:
+        yield mesh
+        return
+    tracing = any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(like))
+    mesh = mesh_of(like) if tracing else None
+    if mesh is None:
+        yield None
+        return
+    with jax.sharding.use_abstract_mesh(mesh):
+        yield mesh
+
+
+def constrain(x: jax.Array, names: Sequence[str | None]) -> jax.Array:
+    """``with_sharding_constraint`` of ``x`` to the mesh axes of its logical dimension ``names``
+    (see :func:`logical_spec`); the identity when no mesh is in context (:func:`activation_mesh`)."""
+    mesh = activation_mesh()
+    if mesh is None:
+        return x
+    if len(names) != x.ndim:
+        raise ValueError(f"constrain: {len(names)} logical names {names} for a {x.ndim}-d array")
+    spec = logical_spec(names, mesh, x.shape)
+    return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, spec))
 
 
 def _is_spec_leaf(x: Any) -> bool:
@@ -130,7 +219,9 @@ def _is_spec_leaf(x: Any) -> bool:
     )
 
 
-def _drop_indivisible(spec: PartitionSpec, shape: tuple[int, ...], mesh: Mesh) -> PartitionSpec:
+def _drop_indivisible(
+    spec: PartitionSpec, shape: tuple[int, ...], mesh: Mesh | AbstractMesh
+) -> PartitionSpec:
     out = []
     for dim, entry in zip(shape, tuple(spec) + (None,) * (len(shape) - len(spec))):
         if entry is None:
@@ -142,7 +233,7 @@ def _drop_indivisible(spec: PartitionSpec, shape: tuple[int, ...], mesh: Mesh) -
     return PartitionSpec(*out)
 
 
-def _drop_unit_axes(spec: PartitionSpec, mesh: Mesh) -> PartitionSpec:
+def _drop_unit_axes(spec: PartitionSpec, mesh: Mesh | AbstractMesh) -> PartitionSpec:
     """Removes mesh axes of size 1 from ``spec`` (keeps shardings readable and equal across meshes)."""
 
     def keep(entry: Any) -> Any:

@@ -98,12 +98,21 @@ def main() -> None:
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--remat", action="store_true")
     ap.add_argument("--chunk", type=int, default=1024, help="log-prob chunk (tokens)")
+    ap.add_argument(
+        "--attention_impl", default="xla", help="xla | splash (TPU) | cudnn | pallas_gpu (GPU)"
+    )
     ap.add_argument("--peak_tflops", type=float, default=None)
     ap.add_argument("--torch", action="store_true", help="also time transformers/PyTorch")
     args = ap.parse_args()
 
     cd = load_config_dict(args.config, args.layers)
-    config = ModelConfig.from_hf(cd, dtype=args.dtype, param_dtype=args.dtype, remat=args.remat)
+    config = ModelConfig.from_hf(
+        cd,
+        dtype=args.dtype,
+        param_dtype=args.dtype,
+        remat=args.remat,
+        attention_impl=args.attention_impl,
+    )
     n_params = config.num_params()
     ours = jax_step(config, args.batch, args.length, args.steps, args.chunk)
     peak_tflops = default_peak_tflops() if args.peak_tflops is None else args.peak_tflops
@@ -116,6 +125,7 @@ def main() -> None:
         "length": args.length,
         "dtype": args.dtype,
         "remat": args.remat,
+        "attention_impl": args.attention_impl,
         **device_summary(),
         "jax": {**ours, "peak_memory_bytes": peak_memory_bytes()},
     }

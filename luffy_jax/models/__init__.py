@@ -5,6 +5,8 @@ Public API (stable): :class:`ModelConfig`, :func:`init_params`, :func:`param_log
 :func:`shard_params`, :func:`load_hf_checkpoint`, :func:`save_hf_checkpoint`,
 :func:`compute_logits`, :func:`token_logprobs_and_entropy`, and for the sampler
 :class:`KVCache`, :func:`init_cache`, :func:`decoder_forward`, :func:`project_logits`.
+Whole-sequence attention and its implementations (``ModelConfig.attention_impl``) live in
+:mod:`luffy_jax.models.attention`.
 """
 
 from luffy_jax.models.api import (

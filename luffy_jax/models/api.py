@@ -1,4 +1,10 @@
-"""Pure functions over (params, config): init, sharding, forward with or without a KV cache, logits."""
+"""Pure functions over (params, config): init, sharding, forward with or without a KV cache, logits.
+
+Every function that applies the model does so inside :func:`luffy_jax.sharding.activation_sharding`,
+so that the activation sharding constraints of the decoder are in force in every jitted caller
+(sampler, log-prob pass, gradient) whose parameters or inputs are sharded over a mesh, or that
+runs under ``jax.set_mesh``; nothing is required of the caller.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,8 @@ from luffy_jax.models.decoder import Decoder, KVCache
 Params = dict[str, Any]
 
 
-def _module(config: ModelConfig) -> Decoder:
-    return Decoder(config)
+def _module(config: ModelConfig, packed: bool = False) -> Decoder:
+    return Decoder(config, packed)
 
 
 def init_params(config: ModelConfig, key: jax.Array) -> Params:
@@ -64,26 +70,37 @@ def decoder_forward(
     kv_mask: jax.Array,
     cache: KVCache | None = None,
     cache_index: jax.Array | int | None = None,
+    segment_ids: jax.Array | None = None,
 ) -> tuple[jax.Array, KVCache | None]:
     """Runs the decoder.
 
     Args:
-      tokens, positions: int32 ``[B, t]``.
+      tokens, positions: int32 ``[B, t]`` (positions are the RoPE positions).
       kv_mask: bool ``[B, t]`` without a cache, ``[B, S]`` with one: which key slots hold real tokens.
       cache: optional :class:`KVCache`; this call's keys/values are written at slots
         ``[cache_index, cache_index + t)`` and query ``j`` attends to slots ``<= cache_index + j``.
-      cache_index: int32 scalar (0 when omitted).
+      cache_index: int32 scalar (0 when omitted). Without a cache or with the Python int ``0`` (a
+        prefill) the call is a whole-sequence pass and uses ``config.attention_impl``; a traced
+        index (decode steps) uses the XLA attention over the cache.
+      segment_ids: optional int32 ``[B, t]`` for whole-sequence passes: tokens attend only to
+        earlier tokens of the same id (packed rows: 1, 2, ... per sequence, 0 on padding; see
+        :mod:`luffy_jax.models.attention`). Default: 1 on real tokens, 0 on padding.
 
     Returns:
       ``(hidden, cache)``: hidden ``[B, t, hidden_size]`` (compute dtype, after the final norm) and
       the updated cache (``None`` without one).
     """
-    return _module(config).apply({"params": params}, tokens, positions, kv_mask, cache, cache_index)
+    module = _module(config, packed=segment_ids is not None)
+    with sharding.activation_sharding((params, tokens, kv_mask)):
+        return module.apply(
+            {"params": params}, tokens, positions, kv_mask, cache, cache_index, segment_ids
+        )
 
 
 def project_logits(params: Params, config: ModelConfig, hidden: jax.Array) -> jax.Array:
     """float32 ``[..., V]`` logits from hidden states ``[..., D]`` (tied or untied LM head)."""
-    return _module(config).apply({"params": params}, hidden, method=Decoder.logits)
+    with sharding.activation_sharding((params, hidden)):
+        return _module(config).apply({"params": params}, hidden, method=Decoder.logits)
 
 
 def positions_from_mask(attention_mask: jax.Array) -> jax.Array:
@@ -93,14 +110,30 @@ def positions_from_mask(attention_mask: jax.Array) -> jax.Array:
 
 
 def hidden_states(
-    params: Params, config: ModelConfig, tokens: jax.Array, attention_mask: jax.Array | None = None
+    params: Params,
+    config: ModelConfig,
+    tokens: jax.Array,
+    attention_mask: jax.Array | None = None,
+    *,
+    segment_ids: jax.Array | None = None,
+    positions: jax.Array | None = None,
 ) -> jax.Array:
-    """Final hidden states ``[B, T, D]`` of a (possibly padded) batch without a cache."""
+    """Final hidden states ``[B, T, D]`` of a (possibly padded) batch without a cache.
+
+    ``positions`` default to :func:`positions_from_mask`; packed rows pass their per-sequence
+    positions and ``segment_ids`` (see :func:`decoder_forward`).
+    """
     if attention_mask is None:
         attention_mask = jnp.ones(tokens.shape, bool)
-    positions = positions_from_mask(attention_mask)
+    if positions is None:
+        positions = positions_from_mask(attention_mask)
     hidden, _ = decoder_forward(
-        params, config, tokens, positions, kv_mask=attention_mask.astype(bool)
+        params,
+        config,
+        tokens,
+        positions,
+        kv_mask=attention_mask.astype(bool),
+        segment_ids=segment_ids,
     )
     return hidden
 

@@ -18,6 +18,8 @@ SUPPORTED_ARCHITECTURES = {
 SUPPORTED_MODEL_TYPES = ("qwen2", "llama", "qwen3")
 _HF_ARCH = {v: k for k, v in SUPPORTED_ARCHITECTURES.items()}
 _DTYPES = ("float32", "bfloat16", "float16")
+# Implementations of whole-sequence attention (see luffy_jax.models.attention).
+ATTENTION_IMPLS = ("xla", "splash", "cudnn", "pallas_gpu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,12 @@ class ModelConfig:
     ``rope_scaling`` is ``None`` or a sorted tuple of ``(key, value)`` pairs (e.g. Llama 3's
     ``(("factor", 8.0), ("high_freq_factor", 4.0), ...)``). ``dtype`` is the compute dtype;
     norms, softmax and logits are always computed in float32.
+
+    ``attention_impl`` picks the kernel of whole-sequence attention (training, log-prob pass,
+    prefill; decode steps always use the XLA path): ``"xla"`` (default, the reference, any
+    backend), ``"splash"`` (Pallas splash attention, TPU), ``"cudnn"`` (cuDNN flash attention via
+    ``jax.nn.dot_product_attention``, NVIDIA GPU, bfloat16/float16 compute) or ``"pallas_gpu"``
+    (Pallas Triton flash attention, NVIDIA GPU). On CPU the Pallas kernels run in interpret mode.
     """
 
     vocab_size: int
@@ -47,6 +55,7 @@ class ModelConfig:
     dtype: str = "float32"
     param_dtype: str = "float32"
     remat: bool = False
+    attention_impl: str = "xla"
     bos_token_id: int | None = None
     eos_token_id: int | tuple | None = None
 
@@ -58,6 +67,10 @@ class ModelConfig:
         for name in ("dtype", "param_dtype"):
             if getattr(self, name) not in _DTYPES:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {_DTYPES}")
+        if self.attention_impl not in ATTENTION_IMPLS:
+            raise ValueError(
+                f"attention_impl={self.attention_impl!r} is not one of {ATTENTION_IMPLS}"
+            )
         if self.num_heads % self.num_kv_heads:
             raise ValueError(
                 f"num_heads={self.num_heads} is not a multiple of num_kv_heads={self.num_kv_heads}"

@@ -10,6 +10,11 @@ export are a transpose/reshape per tensor. Every parameter carries logical axis 
 - ``o_proj/kernel`` ``[H, Dh, D]``
 - ``gate_proj``/``up_proj`` ``[D, F]``, ``down_proj`` ``[F, D]``
 - norms ``scale`` ``[D]`` (``q_norm``/``k_norm``: ``[Dh]``), ``lm_head/kernel`` ``[D, V]`` if untied.
+
+Activations are constrained to their logical axes with :func:`luffy_jax.sharding.constrain`
+(in force when the api functions put a mesh in context). Whole-sequence passes (training,
+log-probs, prefill) run :func:`luffy_jax.models.attention.attention` with
+``ModelConfig.attention_impl``; decode steps over a KV cache use the XLA path.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from luffy_jax import sharding
+from luffy_jax.models import attention as attn_lib
 from luffy_jax.models.config import ModelConfig
 from luffy_jax.models.rope import apply_rope
 
 _INIT = nn.initializers.normal(stddev=0.02)
-_NEG = -1e30
 
 
 class KVCache(NamedTuple):
@@ -75,10 +81,15 @@ def attention_mask(kv_mask: jax.Array, query_slots: jax.Array) -> jax.Array:
 
 
 class Attention(nn.Module):
+    """Grouped-query self-attention. ``visibility`` is either int32 ``[B, t]`` segment ids (a
+    whole sequence attending to itself: ``attention_impl`` runs) or bool ``[B, t, S]``, which
+    cache slots each query sees (decode over a cache: the XLA path)."""
+
     config: ModelConfig
+    packed: bool = False
 
     @nn.compact
-    def __call__(self, x, positions, mask, layer, cache, cache_index):
+    def __call__(self, x, positions, visibility, layer, cache, cache_index):
         cfg = self.config
         dt, pdt = cfg.compute_dtype, cfg.weights_dtype
         h, k, hd = cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
@@ -117,25 +128,22 @@ class Attention(nn.Module):
             kk = RMSNorm(hd, cfg.rms_norm_eps, pdt, name="k_norm")(kk)
         q = apply_rope(q, positions, cfg)
         kk = apply_rope(kk, positions, cfg)
-        q = nn.with_logical_constraint(q, ("batch", "length", "heads", "head_dim"))
+        q = sharding.constrain(q, attn_lib.Q_AXES)
+        kk = sharding.constrain(kk, attn_lib.KV_AXES)
+        vv = sharding.constrain(vv, attn_lib.KV_AXES)
         if cache is not None:
             start = (layer, 0, cache_index, 0, 0)
             ck = jax.lax.dynamic_update_slice(cache.k, kk.astype(cache.k.dtype)[None], start)
             cv = jax.lax.dynamic_update_slice(cache.v, vv.astype(cache.v.dtype)[None], start)
             cache = KVCache(ck, cv)
-            keys, values = ck[layer], cv[layer]
+        if visibility.ndim == 2:  # the whole sequence attends to itself
+            out = attn_lib.attention(
+                q, kk, vv, visibility, impl=cfg.attention_impl, packed=self.packed
+            )
         else:
-            keys, values = kk, vv
-        b, t = q.shape[:2]
-        qg = q.reshape(b, t, k, h // k, hd)
-        scores = jnp.einsum(
-            "btkgd,bskd->bkgts", qg, keys.astype(dt), preferred_element_type=jnp.float32
-        )
-        scores = scores * (hd**-0.5)
-        scores = jnp.where(mask[:, None, None, :, :], scores, _NEG)
-        probs = jax.nn.softmax(scores, axis=-1).astype(dt)
-        out = jnp.einsum("bkgts,bskd->btkgd", probs, values.astype(dt)).reshape(b, t, h, hd)
-        out = nn.with_logical_constraint(out, ("batch", "length", "heads", "head_dim"))
+            keys, values = cache.k[layer], cache.v[layer]
+            out = attn_lib.masked_attention(q, keys, values, visibility)
+        out = sharding.constrain(out, attn_lib.Q_AXES)
         o = _dense(
             cfg.hidden_size,
             (-2, -1),
@@ -158,7 +166,7 @@ class MLP(nn.Module):
         dt, pdt, f = cfg.compute_dtype, cfg.weights_dtype, cfg.intermediate_size
         gate = _dense(f, -1, ("embed", "mlp"), dt, pdt, False, ("mlp",), "gate_proj")(x)
         up = _dense(f, -1, ("embed", "mlp"), dt, pdt, False, ("mlp",), "up_proj")(x)
-        hidden = nn.with_logical_constraint(jax.nn.silu(gate) * up, ("batch", "length", "mlp"))
+        hidden = sharding.constrain(jax.nn.silu(gate) * up, ("batch", "length", "mlp"))
         return _dense(
             cfg.hidden_size, -1, ("mlp", "embed"), dt, pdt, False, ("embed",), "down_proj"
         )(hidden)
@@ -167,26 +175,32 @@ class MLP(nn.Module):
 class DecoderLayer(nn.Module):
     config: ModelConfig
     layer: int
+    packed: bool = False
 
     @nn.compact
-    def __call__(self, x, positions, mask, cache, cache_index):
+    def __call__(self, x, positions, visibility, cache, cache_index):
         cfg = self.config
         pdt = cfg.weights_dtype
         h = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, pdt, name="input_layernorm")(x)
-        attn, cache = Attention(cfg, name="self_attn")(
-            h, positions, mask, self.layer, cache, cache_index
+        attn, cache = Attention(cfg, self.packed, name="self_attn")(
+            h, positions, visibility, self.layer, cache, cache_index
         )
         x = x + attn
         h = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, pdt, name="post_attention_layernorm")(x)
         x = x + MLP(cfg, name="mlp")(h)
-        x = nn.with_logical_constraint(x, ("batch", "length", "embed"))
+        x = sharding.constrain(x, ("batch", "length", "embed"))
         return x, cache
 
 
 class Decoder(nn.Module):
-    """Embedding, ``num_layers`` decoder layers and the final norm; ``lm_head`` for untied models."""
+    """Embedding, ``num_layers`` decoder layers and the final norm; ``lm_head`` for untied models.
+
+    ``packed``: the caller's segment ids may hold several segments per row (static; the
+    ``"cudnn"`` attention cannot run such rows).
+    """
 
     config: ModelConfig
+    packed: bool = False
 
     def setup(self):
         cfg = self.config
@@ -198,7 +212,9 @@ class Decoder(nn.Module):
             embedding_init=nn.with_logical_partitioning(_INIT, ("vocab", "embed")),
         )
         layer_cls = nn.remat(DecoderLayer, static_argnums=()) if cfg.remat else DecoderLayer
-        self.layers = [layer_cls(cfg, i, name=f"layers_{i}") for i in range(cfg.num_layers)]
+        self.layers = [
+            layer_cls(cfg, i, self.packed, name=f"layers_{i}") for i in range(cfg.num_layers)
+        ]
         self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, cfg.weights_dtype)
         if not cfg.tie_word_embeddings:
             self.lm_head = _dense(
@@ -212,17 +228,31 @@ class Decoder(nn.Module):
                 None,
             )
 
-    def __call__(self, tokens, positions, kv_mask, cache=None, cache_index=None):
-        """tokens/positions int ``[B, t]``, kv_mask bool ``[B, S]`` -> (hidden ``[B, t, D]``, cache)."""
+    def __call__(self, tokens, positions, kv_mask, cache=None, cache_index=None, segment_ids=None):
+        """tokens/positions int ``[B, t]``, kv_mask bool ``[B, S]`` -> (hidden ``[B, t, D]``, cache).
+
+        Without a cache, or with ``cache_index`` the static ``0`` (a prefill), the ``t`` tokens
+        attend to each other only (whole-sequence attention, ``attention_impl``), within
+        ``segment_ids`` (default: 1 where ``kv_mask[:, :t]``, 0 elsewhere). Otherwise (decode)
+        query ``j`` sees cache slots ``<= cache_index + j`` where ``kv_mask`` holds.
+        """
         x = self.embed_tokens(tokens)
-        x = nn.with_logical_constraint(x, ("batch", "length", "embed"))
+        x = sharding.constrain(x, ("batch", "length", "embed"))
         t = tokens.shape[1]
+        whole = cache is None or (isinstance(cache_index, int) and cache_index == 0)
         start = (
             jnp.zeros((), jnp.int32) if cache_index is None else jnp.asarray(cache_index, jnp.int32)
         )
-        mask = attention_mask(kv_mask, start + jnp.arange(t))
+        if whole:
+            if segment_ids is None:
+                segment_ids = attn_lib.segment_ids_from_mask(kv_mask[:, :t])
+            visibility = segment_ids.astype(jnp.int32)
+        elif segment_ids is not None:
+            raise ValueError("segment_ids apply to whole-sequence passes, not to decode steps")
+        else:
+            visibility = attention_mask(kv_mask, start + jnp.arange(t))
         for layer in self.layers:
-            x, cache = layer(x, positions, mask, cache, start)
+            x, cache = layer(x, positions, visibility, cache, start)
         return self.norm(x), cache
 
     def logits(self, hidden):

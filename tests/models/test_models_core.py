@@ -2,6 +2,7 @@
 
 import functools
 import pathlib
+import re
 
 import jax
 import jax.numpy as jnp
@@ -136,6 +137,74 @@ def test_sharded_equals_unsharded(params, mesh_shape):
     np.testing.assert_allclose(
         M.compute_logits(params, CFG, toks), M.compute_logits(sharded, CFG, toks_s), atol=1e-5
     )
+
+
+def _activation_constraints(text: str) -> set[str]:
+    return set(re.findall(r"sdy.sharding_constraint %\S+ <@mesh, (\[[^>]*\])>", text))
+
+
+def test_activation_shardings_are_in_force_in_every_entry_point(params):
+    """The decoder's activation constraints reach the compiled programs of the log-prob pass,
+    the gradient and a decode step, with nothing asked of the caller but sharded inputs; the
+    unsharded programs carry none."""
+    mesh = sharding.make_mesh(sharding.MeshConfig(1, 4, 2))
+    sharded = M.shard_params(params, CFG, mesh)
+    toks, mask = _batch(5, b=8, t=6)
+    rows = sharding.batch_sharding(mesh, 2)
+    toks_s, mask_s = jax.device_put(toks, rows), jax.device_put(mask, rows)
+
+    def loss(p, toks, mask):
+        return M.token_logprobs_and_entropy(p, CFG, toks, attention_mask=mask)[0].sum()
+
+    def decode_step(p, cache, index):
+        kv_mask = jnp.ones((8, 8), bool)
+        tok = jnp.zeros((8, 1), jnp.int32)
+        return M.decoder_forward(p, CFG, tok, tok, kv_mask=kv_mask, cache=cache, cache_index=index)
+
+    cache = M.init_cache(CFG, 8, 8)
+    cache_sh = sharding.logical_to_sharding(
+        ("layers", "batch", "kv_length", "kv_heads", "head_dim"), mesh, cache.k
+    )
+    cache_s = M.KVCache(*(jax.device_put(c, cache_sh) for c in cache))
+    programs = {
+        "logprobs": M.token_logprobs_and_entropy.lower(sharded, CFG, toks_s, attention_mask=mask_s),
+        "gradient": jax.jit(jax.grad(loss)).lower(sharded, toks_s, mask_s),
+        "decode": jax.jit(decode_step).lower(sharded, cache_s, 3),
+        "logits": M.compute_logits.lower(sharded, CFG, toks_s),
+    }
+    expected = {
+        '[{"fsdp"}, {}, {"tensor"}, {}]',  # queries / attention output: rows x heads
+        '[{"fsdp"}, {}, {"tensor"}]',  # MLP hidden: rows x width
+        '[{"fsdp"}, {}, {}]',  # residual stream: rows
+    }
+    for name, lowered in programs.items():
+        found = _activation_constraints(lowered.as_text())
+        assert expected <= found, (name, found)
+    unsharded = M.token_logprobs_and_entropy.lower(params, CFG, toks, attention_mask=mask)
+    assert not _activation_constraints(unsharded.as_text())
+    with jax.set_mesh(mesh):  # a mesh in context works the same without sharded inputs
+        found = _activation_constraints(M.compute_logits.lower(sharded, CFG, toks).as_text())
+    assert expected <= found
+
+
+def test_activation_shardings_shrink_per_device_temporaries(params):
+    """Compiled per-device temporaries of the log-prob pass fall as the fsdp axis grows."""
+    cfg = CFG.replace(num_layers=1)
+    p = M.init_params(cfg, jax.random.key(1))
+    toks = jnp.zeros((8, 64), jnp.int32)
+    temps = {}
+    for fsdp in (1, 8):
+        mesh = sharding.make_mesh(sharding.MeshConfig(1, fsdp, 1), jax.devices()[:fsdp])
+        rows = sharding.batch_sharding(mesh, 2)
+        compiled = M.token_logprobs_and_entropy.lower(
+            M.shard_params(p, cfg, mesh),
+            cfg,
+            jax.device_put(toks, rows),
+            attention_mask=jax.device_put(jnp.ones_like(toks), rows),
+            chunk_size=64,
+        ).compile()
+        temps[fsdp] = compiled.memory_analysis().temp_size_in_bytes
+    assert temps[8] < temps[1] / 3, temps
 
 
 def test_param_logical_axes_cover_every_parameter(params):

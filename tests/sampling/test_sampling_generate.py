@@ -136,6 +136,31 @@ def test_waves_and_sharding_give_the_same_samples(tiny):
     assert base.tokens.shape == (8, 5)
 
 
+def test_sharded_sampler_with_flash_prefill_and_activation_shardings(tiny, monkeypatch):
+    """With a mesh, the sampler's prefill runs splash attention per shard and both the prefill
+    and the decode steps are traced with the activation constraints in force; the samples equal
+    the unsharded XLA ones."""
+    _, config, params = tiny
+    sc = S.SamplingConfig(max_new_tokens=3, prompt_bucket=8, eos_ids=(3,))
+    base = S.generate(params, config, PROMPTS, jax.random.key(7), sc, n=2)
+    traced = []
+    constrain = sharding.constrain
+
+    def recording(x, names):
+        traced.append((x.shape[:2], sharding.activation_mesh() is not None))
+        return constrain(x, names)
+
+    monkeypatch.setattr(sharding, "constrain", recording)
+    mesh = sharding.make_mesh(sharding.MeshConfig(data=2, fsdp=2, tensor=2))
+    flash = config.replace(attention_impl="splash")
+    out = S.generate(params, flash, PROMPTS, jax.random.key(7), sc, n=2, mesh=mesh)
+    np.testing.assert_array_equal(np.asarray(out.tokens), np.asarray(base.tokens))
+    np.testing.assert_allclose(np.asarray(out.logprobs), np.asarray(base.logprobs), atol=1e-5)
+    calls = [(shape, in_force) for shape, in_force in traced if shape[0] > 1]  # not the init
+    assert calls and all(in_force for _, in_force in calls)
+    assert {(4, 8), (8, 1)} <= {shape for shape, _ in calls}  # prefill 4 x 8, decode 8 x 1
+
+
 def test_deterministic_for_a_key_and_different_across_keys(tiny):
     _, config, params = tiny
     sc = S.SamplingConfig(max_new_tokens=6, prompt_bucket=8)
