@@ -315,6 +315,7 @@ def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
     overrides.setdefault("dtype", str(cfg.model.dtype))
     overrides.setdefault("param_dtype", str(cfg.model.param_dtype))
     overrides.setdefault("remat", bool(cfg.model.remat))
+    overrides.setdefault("attention_impl", str(cfg.model.attention_impl))
     if overrides["param_dtype"] != "float32" and not bool(cfg.model.low_precision_params):
         raise ConfigError(
             f"config.model.param_dtype={overrides['param_dtype']!r}: training weights below "

@@ -24,6 +24,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.param_dtype = "float32"
     c.model.low_precision_params = False
     c.model.remat = True
+    # Whole-sequence attention kernel (training, log-prob pass, prefill): xla (any backend, the
+    # reference) | splash (TPU Pallas) | cudnn (NVIDIA, bf16; no packed rows) | pallas_gpu (Triton)
+    c.model.attention_impl = "xla"
 
     c.tokenizer = ml_collections.ConfigDict()
     c.tokenizer.path = ""  # default: model.hf_path
