@@ -171,13 +171,62 @@ def extract_answer(text: str) -> str | None:
     phrase = answer_phrase(text)
     if phrase is not None:
         return phrase
+    headed = headed_answer(text)
+    if headed is not None:
+        return headed
     final = final_expression(text)
     if final is not None:
         return final
     concluded = concluding_statement(text)
     if concluded is not None:
         return concluded
+    stated = stated_value(text)
+    if stated is not None:
+        return stated
     return bare_answer(text)
+
+
+_HEADING_RE = re.compile(r"^[\s#*_:>-]*(?:final\s+answer|answer)[\s*_:.]*$", re.IGNORECASE)
+_BARE_LINE_RE = re.compile(r"^[\s*]*(?:\$+|\\\(|\\\[)?\s*(.+?)\s*(?:\$+|\\\)|\\\])?[\s*.]*$")
+
+
+def headed_answer(text: str) -> str | None:
+    """A short last line right under an answer heading (``**Final Answer**`` / ``Answer:``)."""
+    lines = [ln for ln in text.strip().splitlines()[-3:] if ln.strip()]
+    if len(lines) < 2 or not _HEADING_RE.match(lines[-2]):
+        return None
+    m = _BARE_LINE_RE.match(lines[-1])
+    if not m or len(m.group(1)) > 80:
+        return None
+    candidate = m.group(1).strip()
+    if re.search(r"(?<!\\)\b[a-zA-Z]{4,}", candidate):
+        return None  # a sentence, not an answer
+    return candidate or None
+
+
+_COPULA_RE = re.compile(r"\b(?:is|are|equals|was|be|takes|costs|weighs)\b|=")
+_LAST_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def stated_value(text: str, window: int = 400) -> str | None:
+    """The value stated by the text's last sentence, ``The probability is 0.75.`` -> ``0.75``:
+    the math span, or the only number (with up to three unit words), after its last
+    ``is``/``are``/``equals``/``=``/``takes``/``costs``/``weighs``."""
+    tail = text.strip()[-window:]
+    sentences = [s for s in _LAST_SENTENCE_SPLIT_RE.split(tail) if s.strip()]
+    if not sentences or len(sentences[-1]) > 200:
+        return None
+    parts = _COPULA_RE.split(sentences[-1])
+    if len(parts) < 2:
+        return None
+    after = parts[-1]
+    span = _MATH_SPAN_RE.search(after)
+    if span:
+        return next(g for g in span.groups() if g is not None).strip()
+    number = VALUE_WITH_UNIT_RE.search(after)
+    if number is None or re.search(r"\d", after[number.end() :]):
+        return None  # a second number after the value: not a plain statement of one answer
+    return number.group(0).strip()
 
 
 _CONCLUSION_RE = re.compile(
@@ -186,6 +235,11 @@ _CONCLUSION_RE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_TOKEN_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?")
+VALUE_WITH_UNIT_RE = re.compile(
+    r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?"
+    r"(?:[ \t]+(?!(?:and|or|but|so|which|because|since|if|when|not)\b)"
+    r"[A-Za-z]+(?:\^\{?-?\d\}?)?(?:/[A-Za-z]+(?:\^\{?-?\d\}?)?)?){0,3}"
+)
 
 
 def concluding_statement(text: str, window: int = 600) -> str | None:
@@ -210,9 +264,9 @@ def concluding_statement(text: str, window: int = 600) -> str | None:
         span = _MATH_SPAN_RE.search(after)
         if span:
             return next(g for g in span.groups() if g is not None).strip()
-        number = _NUMBER_TOKEN_RE.search(after)
+        number = VALUE_WITH_UNIT_RE.search(after)
         if number:
-            return number.group(0)
+            return number.group(0).strip()
     # a strong conclusion ("Therefore, it will take 4 beakers.") stating exactly one number
     if re.match(r"\s*(?:\*\*)?(?:therefore|thus|hence|in conclusion)\b", sentence, re.IGNORECASE):
         if not _MATH_SPAN_RE.search(sentence):

@@ -60,8 +60,17 @@ def test_parse_number_rejects(text):
         ("90^\\circ", "90"),
         ("\\text{Evelyn}", "Evelyn"),
         ("10,\\!080", "10080"),
-        ("864 \\mbox{ inches}^2", "864"),
-        ("\\$18.90", "18.90"),
+        ("864 \\mbox{ inches}^2", "864 \\text{ inches}^2"),  # units are kept for units.py
+        ("\\$18.90", "\\dollar 18.90"),
+        ("\\$1,200", "\\dollar 1200"),
+        ("1,200 \\text{ dollars}", "1200 \\text{ dollars}"),
+        ("1\\,234\\,567", "1234567"),
+        ("\\langle 1, 2 \\rangle", "( 1, 2 )"),
+        ("(0, +\\infty)", "(0, \\infty)"),
+        ("\\text{infinitely many}", "\\infty"),
+        ("\\text{all real numbers}", "\\mathbb{R}"),
+        ("25 \\text{ percent}", "25%"),
+        ("x <= 3", "x \\leq 3"),
         ("x \\in [-2,7]", "[-2,7]"),
         ("\\frac12", "\\frac{1}{2}"),
     ],
@@ -74,7 +83,7 @@ def test_parse_node_structures():
     assert parse_node("[0,1)").kind == "seq" and parse_node("[0,1)").brackets == "[)"
     assert parse_node("\\{1,2\\}").kind == "set"
     assert parse_node("1, 2, 3").kind == "list"
-    assert parse_node("x > 3").kind == "seq"  # inequality read as the interval (3, oo)
+    assert parse_node("x > 3").kind == "ineq"  # realsets reads it as the interval (3, oo)
     assert parse_node("y = 2x").kind == "eq"
     assert parse_node("3 \\pm 2").kind == "list"
     assert parse_node("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}").kind == "matrix"

@@ -1,0 +1,327 @@
+"""Sympy side of the judge: scalar answers to expressions, and *proofs* that two are equal.
+
+:func:`to_sympy` reads a normalised scalar with the fast parser (``latex_parse``) and falls
+back to ``latex2sympy2_extended`` (case-sensitive symbols) only for short texts that parser does
+not cover; both run only after ``guards.safe_for_sympy``, and the result must pass
+:func:`tree_is_tame`. Parses are cached, so a gold is parsed once per process.
+
+:func:`proves_equal` accepts an equality only when it is *proved*: identical canonical forms,
+or a difference that one of a few exact rewritings turns into the literal ``0`` -- polynomial
+expansion, rational-function cancellation, logarithm expansion, radical rationalisation and
+denesting, the minimal polynomial of an algebraic constant, and, for trigonometric and
+exponential terms, expansion followed by cancellation in which every remaining function
+application is an independent symbol (a sound test: an identity in independent symbols holds
+for any values of them). Numbers alone never prove anything: a numeric evaluation at random
+points is only a quick *rejection* test that runs before the proofs. Every rewriting is skipped
+when the expression is larger than its bound, so the work per call is bounded.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import re
+
+from luffy_jax.rewards import guards
+from luffy_jax.rewards.latex_parse import Unsupported, parse_latex
+
+logger = logging.getLogger(__name__)
+
+MAX_TREE_NODES = 600
+MAX_FALLBACK_CHARS = 120
+MAX_EXPAND_TERMS = 3_000
+MAX_SIMPLIFY_OPS = 18
+MAX_MINPOLY_OPS = 40
+_CHECK_POINTS = 3
+
+
+@functools.lru_cache(maxsize=1)
+def sympy_module():
+    """The sympy module, imported on first use (workers import it once, in ``warm_up``)."""
+    import sympy
+
+    return sympy
+
+
+@functools.lru_cache(maxsize=8192)
+def to_sympy(text: str):
+    """Sympy expression for one normalised scalar answer, or None (unsafe, unparsable, wild)."""
+    if not text or not guards.safe_for_sympy(text):
+        return None
+    sp = sympy_module()
+    try:
+        expr = parse_latex(text)
+    except Unsupported:
+        expr = _fallback(text)
+    if expr is None or not isinstance(expr, sp.Expr):
+        return None
+    if not tree_is_tame(expr):
+        return None
+    return expr
+
+
+def _fallback(text: str):
+    """latex2sympy for the constructions the fast parser refuses, on short texts only."""
+    if (
+        len(text) > MAX_FALLBACK_CHARS
+        or "\\" not in text
+        or re.search(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}", text)
+        or any(m in text for m in ("\\sum", "\\prod", "\\int", "\\lim", "\\text", "\\begin"))
+    ):
+        return None  # words are text, not products; sums/integrals/limits are never evaluated
+    sp = sympy_module()
+    # imported here, outside the try: a missing parser must fail loudly, not score 0
+    from latex2sympy2_extended import latex2sympy
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+
+    try:
+        expr = latex2sympy(text, conversion_config=ConversionConfig(lowercase_symbols=False))
+    except Exception:  # noqa: BLE001 -- any parser failure means "not parsable"
+        return None
+    if not isinstance(expr, sp.Expr):
+        return None
+    symbol_i = sp.Symbol("i")
+    if symbol_i in expr.free_symbols:
+        expr = expr.subs(symbol_i, sp.I)
+    floats = expr.atoms(sp.Float)
+    if floats:
+        expr = expr.xreplace({f: sp.Rational(str(f)) for f in floats})
+    return expr
+
+
+def tree_is_tame(expr) -> bool:
+    """Reject trees whose evaluation could blow up: too many nodes, an exponential whose
+    exponent holds another exponential, a symbolic power or a factorial, unevaluated sums,
+    integrals or limits."""
+    sp = sympy_module()
+    nodes = 0
+    for node in sp.preorder_traversal(expr):
+        nodes += 1
+        if nodes > MAX_TREE_NODES:
+            return False
+        if isinstance(node, (sp.Sum, sp.Product, sp.Integral, sp.Limit, sp.Derivative)):
+            return False
+        if isinstance(node, (sp.factorial, sp.gamma, sp.factorial2, sp.binomial)):
+            arg = node.args[0]
+            if not arg.is_Integer or abs(arg) > guards.MAX_FACTORIAL:
+                return False
+        exponent = None
+        if isinstance(node, sp.exp):
+            exponent = node.args[0]
+        elif isinstance(node, sp.Pow) and not node.exp.is_Number:
+            exponent = node.exp
+        if exponent is None:
+            continue
+        for sub in sp.preorder_traversal(exponent):
+            if isinstance(sub, (sp.exp, sp.factorial, sp.gamma, sp.factorial2)):
+                return False
+            if isinstance(sub, sp.Pow) and not sub.exp.is_Number:
+                return False
+            if isinstance(sub, sp.Integer) and abs(sub) > 10**6:
+                return False
+    return True
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def numeric(expr, subs=None) -> complex | None:
+    """``expr`` (with ``subs`` applied) evaluated to a complex at 30 digits, or None."""
+    try:
+        value = expr.xreplace(subs) if subs else expr
+        value = complex(value.evalf(30, maxn=120))
+    except Exception:  # noqa: BLE001 -- sympy raises assorted errors on odd inputs
+        return None
+    if value != value or abs(value) == float("inf"):
+        return None
+    return value
+
+
+def _close(a: complex, b: complex, rel: float = 1e-12) -> bool:
+    return abs(a - b) <= max(rel * max(abs(a), abs(b)), 1e-25)
+
+
+def _points(symbols, count: int):
+    sp = sympy_module()
+    rng = random.Random(1234)
+    return [
+        {s: sp.Rational(rng.randint(113, 997), rng.randint(101, 499)) for s in symbols}
+        for _ in range(count)
+    ]
+
+
+def numerically_equal(a, b) -> bool | None:
+    """Whether ``a`` and ``b`` agree at random points (constants: their values); None when no
+    point could be evaluated. A *rejection* test only: agreement proves nothing."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        va, vb = numeric(a), numeric(b)
+        if va is None or vb is None:
+            return None
+        return _close(va, vb)
+    agreed = 0
+    for point in _points(symbols, _CHECK_POINTS):
+        va, vb = numeric(a, point), numeric(b, point)
+        if va is None or vb is None:
+            continue
+        if not _close(va, vb, 1e-10):
+            return False
+        agreed += 1
+    return True if agreed else None
+
+
+# ----------------------------------------------------------------------------- proofs
+
+
+def _expand_terms_bound(expr) -> int:
+    """An upper bound on the number of terms ``expand`` can produce (multinomial counts)."""
+    sp = sympy_module()
+    from math import comb
+
+    total = 1
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Pow) and node.exp.is_Integer and isinstance(node.base, sp.Add):
+            n, k = abs(int(node.exp)), len(node.base.args)
+            if n > 200:
+                return MAX_EXPAND_TERMS + 1
+            total = max(total, comb(n + k - 1, k - 1))
+            if total > MAX_EXPAND_TERMS:
+                return total
+    muls = [len(m.args) for m in sp.preorder_traversal(expr) if isinstance(m, sp.Mul)]
+    return total * max(1, max(muls, default=1))
+
+
+def _generic_atoms_zero(expr) -> bool:
+    """Zero as a rational function of its symbols and function applications, each of the
+    latter taken as an independent symbol (sound: an identity in free symbols holds for any
+    values)."""
+    sp = sympy_module()
+    apps = sorted(
+        {a for a in expr.atoms(sp.Function) if not isinstance(a, sp.Abs)}
+        | {p for p in expr.atoms(sp.Pow) if not p.exp.is_Integer},
+        key=sp.default_sort_key,
+    )
+    if not apps:
+        return sp.cancel(expr) == 0
+    names = {app: sp.Dummy() for app in apps}
+    try:
+        replaced = expr.xreplace(names)
+    except Exception:  # noqa: BLE001
+        return False
+    if replaced.atoms(sp.Function):
+        return False
+    return sp.cancel(replaced) == 0
+
+
+def _weierstrass(expr):
+    """sin/cos/tan of each argument written in ``t = tan(arg/2)`` (a rational substitution)."""
+    sp = sympy_module()
+    mapping = {}
+    for fn in expr.atoms(sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc):
+        arg = fn.args[0]
+        t = sp.Dummy()
+        one = 1 + t**2
+        sin, cos = 2 * t / one, (1 - t**2) / one
+        values = {sp.sin: sin, sp.cos: cos, sp.tan: sin / cos, sp.cot: cos / sin,
+                  sp.sec: 1 / cos, sp.csc: 1 / sin}  # fmt: skip
+        mapping.setdefault(arg, (t, values))
+    subs = {}
+    for fn in expr.atoms(sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc):
+        subs[fn] = mapping[fn.args[0]][1][type(fn)]
+    return expr.xreplace(subs)
+
+
+def proves_zero(diff) -> bool:
+    """Whether ``diff`` is proved to be identically 0 by an exact rewriting (module doc)."""
+    sp = sympy_module()
+    if diff == 0:
+        return True
+    if diff.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+        return False
+    ops = sp.count_ops(diff)
+    cheap_expand = _expand_terms_bound(diff) <= MAX_EXPAND_TERMS
+    try:
+        if cheap_expand and sp.expand(diff) == 0:
+            return True
+        if cheap_expand and _generic_atoms_zero(diff):
+            return True
+        if diff.has(sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc):
+            trig = sp.expand_trig(diff)
+            if _expand_terms_bound(trig) <= MAX_EXPAND_TERMS and _generic_atoms_zero(
+                _weierstrass(trig)
+            ):
+                return True
+        if diff.has(sp.log):
+            logs = sp.expand_log(diff, force=True)
+            if logs == 0 or (
+                _expand_terms_bound(logs) <= MAX_EXPAND_TERMS and _generic_atoms_zero(logs)
+            ):
+                return True
+        if diff.has(sp.exp) or any(not p.exp.is_Number for p in diff.atoms(sp.Pow)):
+            powers = sp.powsimp(sp.expand_power_exp(sp.expand_power_base(diff, force=False)))
+            if powers == 0 or (cheap_expand and _generic_atoms_zero(powers)):
+                return True
+        if diff.is_number and not diff.has(sp.I):
+            if ops <= MAX_MINPOLY_OPS:
+                for rewrite in (sp.radsimp, sp.sqrtdenest):
+                    if sp.expand(rewrite(diff)) == 0:
+                        return True
+                if diff.is_algebraic:
+                    x = sp.Dummy()
+                    if sp.minimal_polynomial(diff, x) == x:
+                        return True
+        if ops <= MAX_SIMPLIFY_OPS and sp.simplify(diff) == 0:
+            return True
+    except Exception:  # noqa: BLE001 -- a rewriting that fails proves nothing
+        logger.debug("proof attempt failed", exc_info=True)
+    return False
+
+
+def proves_equal(a, b) -> bool:
+    """``a == b`` proved (see :func:`proves_zero`); numbers only reject."""
+    if a == b:
+        return True
+    if a.free_symbols != b.free_symbols:
+        return False
+    agree = numerically_equal(a, b)
+    if agree is False:
+        return False
+    return proves_zero(a - b)
+
+
+def constant_ratio(a, b):
+    """``a / b`` when it is proved to be a nonzero constant (a number), else None."""
+    sp = sympy_module()
+    if b == 0 or a == 0:
+        return None
+    try:
+        ratio = sp.cancel(sp.together(a / b))
+    except Exception:  # noqa: BLE001
+        return None
+    if ratio.free_symbols or not ratio.is_number or ratio == 0 or ratio.has(sp.oo, sp.zoo, sp.nan):
+        return None
+    if proves_zero(a - ratio * b):
+        return ratio
+    return None
+
+
+def warm_up() -> None:
+    """Import sympy and both parsers and run one proof (worker start-up)."""
+    a = to_sympy.__wrapped__("\\frac{\\sqrt{2}}{2}+x")
+    b = to_sympy.__wrapped__("x+\\frac{1}{\\sqrt{2}}")
+    proves_equal(a, b)
+    _fallback("\\frac{1}{2}")
+
+
+__all__ = [
+    "constant_ratio",
+    "sympy_module",
+    "numeric",
+    "numerically_equal",
+    "proves_equal",
+    "proves_zero",
+    "to_sympy",
+    "tree_is_tame",
+    "warm_up",
+]

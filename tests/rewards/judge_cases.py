@@ -1,0 +1,535 @@
+"""Labelled judge cases by kind of answer: what a model writes after ``</think>``, the gold, and
+whether the response deserves the reward.
+
+Written by hand from the mathematics (no benchmark's answer key): for each kind, positives in
+the forms models write (LaTeX and plain text, with and without units, reordered, rescaled,
+spaced) and near-miss negatives that must stay wrong (another root, a missing solution, an open
+instead of a closed end, a wrong unit scale, a decimal approximation of an exact value).
+
+Used by ``test_rewards_judge_cases.py`` (every case must be decided as labelled) and loaded by
+path by ``experiments/benchmarks/reward.py`` (accuracy, false positives and latency by kind, for
+this judge and math-verify). Plain data: no imports from the package under test.
+
+Most answers are put in a ``\\boxed{}`` by one of :data:`BOX_TEMPLATES` (cycled, so each kind
+sees several surroundings); the kinds about extraction (``no_boxed``, ``units_in_text``,
+``last_answer``) and a few others give whole responses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One labelled case: ``response`` is the text after ``</think>``; ``correct`` the label."""
+
+    kind: str
+    response: str
+    gold: str
+    correct: bool
+
+
+BOX_TEMPLATES = (
+    "So the answer is $\\boxed{%s}$.",
+    "Putting everything together,\n\\[\n\\boxed{%s}\n\\]",
+    "**Final Answer**\n\\[ \\boxed{%s} \\]",
+    "The final answer is $\\boxed{%s}$. I hope it is correct.",
+)
+
+# fmt: off
+# kind -> [(gold, [right answers], [wrong answers])]; every answer is boxed by a template
+_BOXED: dict[str, list[tuple[str, list[str], list[str]]]] = {
+    "equations": [
+        ("x = 3", ["x=3", "3", "x = 3.0", "x=\\frac{6}{2}"], ["x=-3", "x = 3, x = -3", "x=4", "x = \\pm 3"]),
+        (
+            "y = 2x + 1",
+            ["y=2x+1", "y = 1 + 2x", "2x + 1", "y - 2x = 1", "2x - y + 1 = 0", "2y = 4x + 2",
+             "y=2\\cdot x+1", "x = \\frac{y-1}{2}"],
+            ["y = 2x - 1", "y = x + 1", "y = 2x", "2y = 2x + 1", "y=-2x+1", "x = 2y + 1"],
+        ),
+        (
+            "y = -\\frac{1}{2}x + 3",
+            ["y=-0.5x+3", "x + 2y = 6", "x+2y-6=0", "y = 3 - \\frac{x}{2}"],
+            ["x + 2y = 3", "y=-2x+3", "y = \\frac{1}{2}x + 3"],
+        ),
+        (
+            "x^2 + y^2 = 25",
+            ["x^2+y^2=25", "y^2 + x^2 = 25", "x^2 + y^2 - 25 = 0", "x^{2}+y^{2}=5^{2}"],
+            ["x^2+y^2=5", "x^2 - y^2 = 25", "x^2+y^2=24"],
+        ),
+        (
+            "(x-1)^2 + (y+2)^2 = 9",
+            ["(x - 1)^2 + (y + 2)^2 = 9", "x^2 - 2x + y^2 + 4y - 4 = 0", "(y+2)^2+(x-1)^2=3^2"],
+            ["(x+1)^2+(y-2)^2=9", "(x-1)^2+(y+2)^2=3"],
+        ),
+        (
+            "\\frac{x^2}{4} + \\frac{y^2}{3} = 1",
+            ["3x^2 + 4y^2 = 12", "\\frac{x^{2}}{4}+\\frac{y^{2}}{3}=1", "\\frac{y^2}{3}+\\frac{x^2}{4}=1"],
+            ["\\frac{x^2}{3}+\\frac{y^2}{4}=1", "\\frac{x^2}{2}+\\frac{y^2}{3}=1", "4x^2+3y^2=12"],
+        ),
+        (
+            "x = 2, y = -1",
+            ["x=2, y=-1", "y=-1, x=2", "(2, -1)", "x = 2 \\text{ and } y = -1", "(x, y) = (2, -1)"],
+            ["x=-1, y=2", "(-1, 2)", "x = 2, y = 1", "x=2"],
+        ),
+        ("y = x^2 - 4x + 3", ["y=(x-1)(x-3)", "y = (x-2)^2 - 1"], ["y = (x+1)(x+3)", "y=(x-2)^2+1"]),
+        ("f(x) = 3x - 2", ["f(x)=3x-2", "3x-2", "f(x) = -2 + 3x"], ["f(x) = 3x + 2", "f(x)=2-3x"]),
+        ("a = 2, b = 3", ["a=2, b=3", "b=3, a=2", "a = 2 \\text{ and } b = 3"], ["a=3, b=2", "a=2, b=-3"]),
+        ("x = -\\frac{b}{2a}", ["x = \\frac{-b}{2a}", "-\\frac{b}{2a}"], ["x = \\frac{b}{2a}", "x=-\\frac{2a}{b}"]),
+        ("z = 1 + 2i", ["z=1+2i", "1+2i", "z = 2i + 1"], ["z=1-2i", "z = 2 + i"]),
+    ],
+    "sets": [
+        (
+            "1, 2, 3",
+            ["1, 2, 3", "3, 2, 1", "\\{1, 2, 3\\}", "x = 1, 2, 3", "x=1, x=2, x=3", "1, 2, \\text{ and } 3",
+             "x \\in \\{3,1,2\\}"],
+            ["1, 2", "1, 2, 3, 4", "1, 2, -3", "0, 1, 2"],
+        ),
+        (
+            "\\pm 2",
+            ["2, -2", "-2, 2", "x = \\pm 2", "x = 2 \\text{ or } x = -2", "\\{-2, 2\\}"],
+            ["2", "-2", "\\pm 4", "\\pm\\sqrt{2}"],
+        ),
+        (
+            "-3, \\frac{1}{2}",
+            ["\\frac12, -3", "x = -3 \\text{ or } x = \\frac{1}{2}", "-3, 0.5", "x_1 = -3, x_2 = \\frac{1}{2}"],
+            ["3, -\\frac12", "-3", "-3, 2"],
+        ),
+        (
+            "1 \\pm \\sqrt{2}",
+            ["1+\\sqrt{2}, 1-\\sqrt{2}", "1-\\sqrt2, 1+\\sqrt2", "x = 1 \\pm \\sqrt{2}", "\\frac{2 \\pm \\sqrt{8}}{2}"],
+            ["1 \\pm \\sqrt{3}", "1+\\sqrt{2}", "-1\\pm\\sqrt{2}"],
+        ),
+        (
+            "\\frac{-1 \\pm \\sqrt{5}}{2}",
+            ["\\frac{-1+\\sqrt5}{2}, \\frac{-1-\\sqrt5}{2}", "-\\frac{1}{2} \\pm \\frac{\\sqrt{5}}{2}",
+             "\\frac{-1-\\sqrt{5}}{2}, \\frac{\\sqrt{5}-1}{2}"],
+            ["\\frac{1 \\pm \\sqrt{5}}{2}", "\\frac{-1+\\sqrt{5}}{2}"],
+        ),
+        ("\\{0, 1\\}", ["0,1", "\\{1,0\\}", "x=0 \\text{ or } x=1"], ["\\{0\\}", "\\{1\\}", "\\{0,1,2\\}"]),
+        ("2, 4, 6, 8", ["8,6,4,2", "2,4,6,8", "\\{2, 4, 6, 8\\}"], ["2,4,6", "2,4,6,8,10"]),
+        ("x = 1, x = 5", ["1, 5", "5 \\text{ and } 1", "x \\in \\{1,5\\}"], ["x=1", "x = 1, x = -5"]),
+        ("\\{-1, 0, 1\\}", ["-1, 0, 1", "0, \\pm 1"], ["\\{0, 1\\}", "-1, 1"]),
+        (
+            "\\frac{\\pi}{6}, \\frac{5\\pi}{6}",
+            ["\\frac{5\\pi}{6}, \\frac{\\pi}{6}", "x = \\frac{\\pi}{6} \\text{ or } x = \\frac{5\\pi}{6}"],
+            ["\\frac{\\pi}{6}", "\\frac{\\pi}{6}, \\frac{7\\pi}{6}"],
+        ),
+        ("3, -1", ["x = 3 \\text{ or } x = -1", "-1 \\text{ and } 3"], ["3, 1", "-3, 1"]),
+    ],
+    "currency": [
+        (
+            "1200",
+            ["\\$1,200", "1200 \\text{ dollars}", "\\$1200.00", "1,200 \\text{ dollars}", "\\$ 1{,}200",
+             "1.2 \\times 10^3"],
+            ["\\$120", "\\$12,000", "\\$1.20", "\\$1,201"],
+        ),
+        ("\\$18.90", ["18.90", "\\$18.9", "18.9 \\text{ dollars}", "\\$18.90"], ["\\$18.09", "\\$1890", "18.91"]),
+        ("\\$0.75", ["0.75", "\\$0.75", "75 \\text{ cents}", "\\frac{3}{4} \\text{ dollars}"],
+         ["75", "\\$7.50", "7.5 \\text{ cents}"]),
+        ("\\$2.5 \\text{ million}", ["\\$2,500,000", "2.5 \\text{ million dollars}", "2500000"],
+         ["\\$2,500", "\\$25,000,000", "\\$250,000"]),
+        ("5", ["\\$5.00", "5 \\text{ dollars}", "\\$5"], ["\\$50", "\\$0.50"]),
+        ("\\$42,000", ["42000", "\\$42{,}000", "42,000 \\text{ dollars}", "\\$42 \\text{ thousand}"],
+         ["\\$4,200", "\\$420,000"]),
+        ("36.50", ["\\$36.50", "36.5", "\\$36.5"], ["\\$365", "\\$3.65", "\\$36.05"]),
+    ],
+    "physics": [
+        (
+            "\\frac{1}{2} m v^2",
+            ["\\frac{mv^2}{2}", "0.5 m v^{2}", "\\frac{1}{2}mv^{2}", "m v^2 / 2"],
+            ["m v^2", "\\frac{1}{2} m v", "\\frac{1}{2} v^2", "\\frac{1}{2} M v^2"],
+        ),
+        (
+            "\\frac{G M m}{r^2}",
+            ["\\frac{GmM}{r^{2}}", "G M m r^{-2}", "\\frac{G m M}{r \\cdot r}"],
+            ["\\frac{GMm}{r}", "\\frac{GM}{r^2}", "\\frac{G M m}{2r^2}", "\\frac{G m^2}{r^2}"],
+        ),
+        (
+            "\\frac{q}{4 \\pi \\epsilon_0 r^2}",
+            ["\\frac{q}{4\\pi\\varepsilon_0 r^2}", "\\frac{1}{4\\pi\\epsilon_0}\\frac{q}{r^2}",
+             "\\frac{q}{4\\pi\\epsilon_{0} r^{2}}"],
+            ["\\frac{q}{4\\pi\\epsilon_0 r}", "\\frac{q}{2 \\pi \\epsilon_0 r^2}"],
+        ),
+        (
+            "2 \\pi \\sqrt{\\frac{L}{g}}",
+            ["2\\pi\\sqrt{L/g}", "2\\pi \\sqrt{\\frac{L}{g}}", "2 \\sqrt{\\frac{L}{g}} \\pi"],
+            ["2\\pi\\sqrt{\\frac{g}{L}}", "\\pi\\sqrt{\\frac{L}{g}}", "2\\pi\\frac{L}{g}"],
+        ),
+        (
+            "9.8 \\text{ m/s}^2",
+            ["9.8 \\mathrm{~m/s^2}", "9.8", "9.80 \\, \\text{m}/\\text{s}^2", "980 \\text{ cm/s}^2"],
+            ["98 \\text{ m/s}^2", "9.8 \\text{ cm/s}^2", "0.98"],
+        ),
+        (
+            "2.5 \\times 10^{3} \\text{ J}",
+            ["2500 \\text{ J}", "2.5 \\text{ kJ}", "2.5 \\times 10^3 \\mathrm{J}", "2500 \\text{ joules}"],
+            ["2.5 \\times 10^{2} \\text{ J}", "2.5 \\text{ J}", "2.5 \\text{ MJ}"],
+        ),
+        (
+            "3 \\times 10^{8} \\mathrm{~m/s}",
+            ["3 \\times 10^8 \\text{ m/s}", "300,000 \\text{ km/s}", "3.0 \\times 10^{8}"],
+            ["3 \\times 10^{5} \\text{ m/s}", "3 \\times 10^{8} \\text{ km/s}"],
+        ),
+        (
+            "1.6 \\times 10^{-19} \\mathrm{C}",
+            ["1.6e-19 \\text{ C}", "1.6 \\times 10^{-19}"],
+            ["1.6 \\times 10^{19} \\text{ C}", "-1.6 \\times 10^{-19}"],
+        ),
+        ("\\hbar \\omega", ["\\omega\\hbar", "\\hbar\\omega"], ["\\frac{\\hbar\\omega}{2}", "\\hbar"]),
+        ("mgh", ["m g h", "hmg", "m \\cdot g \\cdot h"], ["mg", "\\frac{1}{2}mgh"]),
+        (
+            "50 \\text{ N}",
+            ["50 \\text{ N}", "50 \\, \\mathrm{N}", "50 \\text{ newtons}", "0.05 \\text{ kN}"],
+            ["5 \\text{ N}", "50 \\text{ kN}"],
+        ),
+        ("4.0 \\text{ s}", ["4 \\text{ s}", "4 \\text{ seconds}", "4000 \\text{ ms}"], ["4 \\text{ ms}", "4 \\text{ min}"]),
+        (
+            "\\frac{v_0^2 \\sin 2\\theta}{g}",
+            ["\\frac{2 v_0^2 \\sin\\theta\\cos\\theta}{g}", "\\frac{v_{0}^{2} \\sin (2 \\theta)}{g}"],
+            ["\\frac{v_0^2 \\sin\\theta}{g}", "\\frac{v_0^2 \\cos 2\\theta}{g}"],
+        ),
+        ("\\sqrt{2 g h}", ["\\sqrt{2gh}", "(2gh)^{1/2}", "\\sqrt{2hg}"], ["2gh", "\\sqrt{gh}"]),
+    ],
+    "intervals": [
+        (
+            "[2, 5)",
+            ["[2,5)", "2 \\le x < 5", "x \\in [2, 5)", "\\left[2, 5\\right)", "2 \\leq x < 5"],
+            ["(2,5)", "[2,5]", "(2,5]", "[2, 6)", "[-2, 5)"],
+        ),
+        (
+            "(-\\infty, 3)",
+            ["(-\\infty,3)", "x<3", "x \\in (-\\infty, 3)", "\\{x \\mid x < 3\\}"],
+            ["(-\\infty,3]", "(3,\\infty)", "x \\le 3", "x > 3"],
+        ),
+        (
+            "(-\\infty, -1) \\cup (1, \\infty)",
+            ["(1,\\infty)\\cup(-\\infty,-1)", "x < -1 \\text{ or } x > 1", "|x| > 1",
+             "(-\\infty,-1)\\cup(1,+\\infty)", "\\mathbb{R} \\setminus [-1, 1]"],
+            ["(-1,1)", "(-\\infty,-1]\\cup[1,\\infty)", "(-\\infty,-1)\\cup(2,\\infty)", "(1, \\infty)"],
+        ),
+        (
+            "[0, \\frac{1}{2}]",
+            ["[0,0.5]", "0 \\le x \\le \\frac12", "\\left[0,\\frac{1}{2}\\right]"],
+            ["[0, 2]", "(0, \\frac12]", "[0, \\frac{1}{3}]"],
+        ),
+        (
+            "(-\\infty, \\infty)",
+            ["\\mathbb{R}", "(-\\infty, +\\infty)", "\\text{all real numbers}", "(-\\infty,\\infty)"],
+            ["(0, \\infty)", "[0,\\infty)"],
+        ),
+        ("[1, \\infty)", ["x \\geq 1", "[1, +\\infty)", "1 \\le x"], ["(1,\\infty)", "x > 1"]),
+        ("(-2, 3]", ["-2 < x \\le 3", "(-2,3]", "3 \\geq x > -2"], ["[-2, 3)", "(-2, 3)"]),
+        ("[-1, 2] \\cup [3, 4]", ["[3,4]\\cup[-1,2]", "[-1,2]\\cup[3,4]"], ["[-1,4]", "[-1,2]"]),
+        (
+            "(0, \\frac{\\pi}{2})",
+            ["\\left(0, \\frac{\\pi}{2}\\right)", "0 < x < \\frac{\\pi}{2}"],
+            ["(0, \\pi)", "(0, 1.57)", "[0, \\frac{\\pi}{2})"],
+        ),
+        (
+            "(-\\infty, 3) \\cup (3, \\infty)",
+            ["x \\neq 3", "\\mathbb{R} \\setminus \\{3\\}", "(3,\\infty)\\cup(-\\infty,3)"],
+            ["x \\neq -3", "(-\\infty, 3]\\cup(3,\\infty)"],
+        ),
+    ],
+    "thousands": [
+        (
+            "1234567",
+            ["1,234,567", "1{,}234{,}567", "1\\,234\\,567", "1 234 567"],
+            ["1,234,576", "1,234", "123,4567"],
+        ),
+        ("10080", ["10,080", "10{,}080", "10\\,080", "10,080.0"], ["1,008", "10,800", "10.080"]),
+        ("1000000", ["1,000,000", "10^6", "1 \\text{ million}", "1{,}000{,}000"], ["100,000", "1,000,000,000"]),
+        ("2,500", ["2500", "2,500", "2{,}500", "2500.0"], ["25", "250", "2.5"]),
+        ("12,345.67", ["12345.67", "12{,}345.67", "12,345.67"], ["12345.76", "12,345"]),
+        ("3, 4", ["3,4", "4, 3"], ["34", "3,400"]),
+        ("65,536", ["65536", "2^{16}", "65\\,536"], ["65,535", "6,5536"]),
+    ],
+    "symbolic": [
+        ("x^2 - 1", ["(x-1)(x+1)", "(x+1)(x-1)", "-1 + x^2"], ["(x-1)^2", "x^2+1"]),
+        ("\\frac{x+1}{x-1}", ["\\frac{1+x}{x-1}", "1 + \\frac{2}{x-1}", "\\frac{-x-1}{1-x}"], ["\\frac{x-1}{x+1}", "\\frac{x+1}{1-x}"]),
+        ("2\\sin x \\cos x", ["\\sin 2x", "\\sin(2x)"], ["2\\sin x", "\\cos 2x"]),
+        ("\\cos^2 x - \\sin^2 x", ["\\cos 2x", "1 - 2\\sin^2 x", "2\\cos^2 x - 1"], ["1-\\sin^2 x", "\\sin 2x"]),
+        ("\\ln 6", ["\\ln 2 + \\ln 3", "\\ln(2 \\cdot 3)"], ["\\ln 5", "\\ln 2 \\cdot \\ln 3"]),
+        ("3\\sqrt{2}", ["\\sqrt{18}", "\\frac{6}{\\sqrt{2}}", "3 \\sqrt 2"], ["2\\sqrt{3}", "\\sqrt{12}", "4.24"]),
+        ("1+\\sqrt{2}", ["\\sqrt{3+2\\sqrt{2}}", "\\frac{1}{\\sqrt{2}-1}"], ["\\sqrt{3+\\sqrt{2}}", "1-\\sqrt{2}"]),
+        ("\\frac{\\sqrt{3}}{3}", ["\\frac{1}{\\sqrt{3}}", "\\frac{\\sqrt3}3", "3^{-1/2}"], ["\\sqrt{3}", "\\frac{\\sqrt{3}}{2}", "0.577"]),
+        ("e^{2x}", ["(e^x)^2", "e^{x}e^{x}", "\\exp(2x)"], ["2e^x", "e^{x^2}"]),
+        ("\\frac{n(n+1)}{2}", ["\\frac{n^2+n}{2}", "\\binom{n+1}{2}", "\\frac{1}{2}n(n+1)"], ["\\frac{n(n-1)}{2}", "\\frac{n^2}{2}"]),
+        ("\\frac{\\pi}{4}", ["\\arctan 1", "0.25\\pi", "\\frac{1}{4}\\pi"], ["\\frac{\\pi}{3}", "0.785"]),
+        ("a^2 + 2ab + b^2", ["(a+b)^2", "(b+a)^{2}"], ["a^2+b^2", "(a-b)^2"]),
+        ("\\frac{1}{x^2}", ["x^{-2}", "\\left(\\frac{1}{x}\\right)^2"], ["x^{2}", "-x^{-2}"]),
+        ("2^{10}", ["1024", "4^5"], ["1000", "2^{11}"]),
+        ("\\frac{3 - \\sqrt{5}}{2}", ["\\frac{2}{3+\\sqrt{5}}", "1.5 - \\frac{\\sqrt{5}}{2}"], ["\\frac{3+\\sqrt{5}}{2}", "0.382"]),
+        ("\\tan x", ["\\frac{\\sin x}{\\cos x}"], ["\\frac{\\cos x}{\\sin x}", "\\cot x"]),
+        ("x^3 - 6x^2 + 11x - 6", ["(x-1)(x-2)(x-3)", "(x-3)(x-1)(x-2)"], ["(x-1)(x-2)(x+3)", "x^3-6x^2+11x+6"]),
+        ("\\frac{2x}{x^2-1}", ["\\frac{1}{x-1}+\\frac{1}{x+1}"], ["\\frac{1}{x-1}-\\frac{1}{x+1}", "\\frac{2}{x^2-1}"]),
+        ("(x+1)^{10}", ["x^{10}+10x^9+45x^8+120x^7+210x^6+252x^5+210x^4+120x^3+45x^2+10x+1"],
+         ["x^{10}+10x^9+45x^8+120x^7+210x^6+252x^5+210x^4+120x^3+45x^2+10x+2", "(x+1)^{9}"]),
+        ("\\frac{1}{1+i}", ["\\frac{1-i}{2}", "\\frac{1}{2} - \\frac{i}{2}"], ["\\frac{1+i}{2}", "1-i"]),
+        ("\\binom{10}{3}", ["120", "\\frac{10!}{3!7!}"], ["720", "\\binom{10}{4}"]),
+        ("4\\pi r^2", ["4 r^2 \\pi", "\\pi (2r)^2"], ["\\pi r^2", "4\\pi r^3"]),
+        ("\\sqrt{a^2+b^2}", ["\\sqrt{b^2+a^2}", "(a^2+b^2)^{1/2}"], ["a+b", "\\sqrt{a^2-b^2}"]),
+        ("\\log_2 3", ["\\frac{\\ln 3}{\\ln 2}", "\\frac{\\log 3}{\\log 2}"], ["\\log_3 2", "\\frac{\\ln 2}{\\ln 3}"]),
+    ],
+    "inequalities": [
+        ("x > 3", ["3 < x", "x>3", "(3, \\infty)", "x \\in (3, +\\infty)"], ["x \\geq 3", "x < 3", "x > -3", "x>4"]),
+        (
+            "a \\geq \\frac{1}{2}",
+            ["a \\ge 0.5", "\\frac{1}{2} \\le a", "a\\geqslant\\frac12", "[\\frac{1}{2}, +\\infty)"],
+            ["a > \\frac12", "a \\le \\frac{1}{2}", "a \\geq 2"],
+        ),
+        (
+            "-1 < m < 3",
+            ["-1<m<3", "m \\in (-1, 3)", "3 > m > -1", "m > -1 \\text{ and } m < 3"],
+            ["-1 \\le m \\le 3", "-3 < m < 1", "m < 3"],
+        ),
+        (
+            "k \\le -2 \\text{ or } k \\ge 2",
+            ["k \\geq 2 \\text{ or } k \\leq -2", "|k| \\ge 2", "(-\\infty,-2]\\cup[2,\\infty)"],
+            ["-2 \\le k \\le 2", "k \\ge 2", "k < -2 \\text{ or } k > 2"],
+        ),
+        (
+            "a^2 + b^2 \\geq 2ab",
+            ["2ab \\le a^2 + b^2", "a^2+b^2-2ab \\geq 0", "a^{2}+b^{2} \\geqslant 2 a b"],
+            ["a^2 + b^2 \\le 2ab", "a^2+b^2 > 2ab", "a^2+b^2 \\geq ab"],
+        ),
+        ("0 < x \\le 1", ["(0, 1]", "x \\in (0,1]", "1 \\ge x > 0"], ["[0, 1]", "0 < x < 1"]),
+        ("x \\neq 2", ["x \\ne 2", "(-\\infty,2)\\cup(2,\\infty)"], ["x = 2", "x \\neq -2"]),
+        ("t \\leq -\\frac{3}{2}", ["t \\le -1.5", "(-\\infty, -\\frac32]"], ["t < -\\frac{3}{2}", "t \\leq \\frac{3}{2}"]),
+    ],
+    "tuples_vs_sets": [
+        ("(1, 2)", ["(1,2)", "\\left(1, 2\\right)", "(x, y) = (1, 2)", "x=1, y=2"], ["(2, 1)", "\\{1, 2\\}"]),
+        ("\\{1, 2\\}", ["\\{2, 1\\}", "1, 2", "2, 1"], ["\\{1\\}", "\\{1, 2, 3\\}"]),
+        (
+            "(1, 2), (3, 4)",
+            ["(3, 4), (1, 2)", "\\{(1,2), (3,4)\\}", "(1,2) \\text{ and } (3,4)"],
+            ["(2,1),(4,3)", "(1,2)", "(1, 2, 3, 4)", "\\{1,2,3,4\\}"],
+        ),
+        ("(3, -1, 2)", ["(3,-1,2)", "\\langle 3, -1, 2 \\rangle"], ["(3, 1, 2)", "(2, -1, 3)", "\\{3, -1, 2\\}"]),
+        (
+            "\\left(\\frac{1}{2}, -\\frac{3}{2}\\right)",
+            ["(0.5, -1.5)", "\\left(\\frac12,-\\frac32\\right)"],
+            ["(-1.5, 0.5)", "(0.5, 1.5)"],
+        ),
+        ("\\{(0, 0), (1, 1)\\}", ["(1,1), (0,0)", "(0,0) \\text{ and } (1,1)"], ["(0,0)", "(0, 1), (1, 0)"]),
+    ],
+    "infinity": [
+        ("\\infty", ["\\infty", "+\\infty", "\\text{infinity}", "∞", "\\infty."], ["-\\infty", "0", "\\text{undefined}", "1"]),
+        ("-\\infty", ["-\\infty", "- \\infty"], ["\\infty", "+\\infty"]),
+        ("(0, \\infty)", ["(0, +\\infty)", "(0,∞)", "x>0"], ["[0, \\infty)", "(-\\infty, 0)"]),
+        ("\\text{infinitely many}", ["\\infty", "\\text{infinitely many}", "\\text{Infinitely many}"], ["0", "1"]),
+    ],
+    "mixed_numbers": [
+        (
+            "\\frac{7}{2}",
+            ["3\\frac{1}{2}", "3 \\frac12", "3\\tfrac{1}{2}", "3.5", "3 \\dfrac{1}{2}"],
+            ["3\\frac{1}{3}", "\\frac{3}{2}", "7", "2\\frac{1}{2}"],
+        ),
+        ("2\\frac{3}{4}", ["\\frac{11}{4}", "2.75", "2 \\frac{3}{4}"], ["\\frac{6}{4}", "\\frac{5}{4}", "2.34"]),
+        ("-1\\frac{1}{2}", ["-\\frac{3}{2}", "-1.5"], ["-\\frac{1}{2}", "\\frac{3}{2}"]),
+        ("5\\frac{1}{3}", ["\\frac{16}{3}", "5 \\frac{1}{3} \\text{ hours}"], ["5.33", "\\frac{15}{3}"]),
+        ("1\\frac{2}{5}", ["1.4", "\\frac75"], ["\\frac{2}{5}", "1.25"]),
+    ],
+    "degrees": [
+        (
+            "30^\\circ",
+            ["30", "30^{\\circ}", "30°", "30 \\text{ degrees}", "30.0^\\circ", "30 \\degree"],
+            ["60^\\circ", "150^\\circ", "3^\\circ", "300"],
+        ),
+        ("45", ["45^\\circ", "45°", "45 \\text{ degrees}"], ["135^\\circ", "44^\\circ"]),
+        ("120^{\\circ}", ["120^\\circ", "120"], ["60^\\circ", "240^\\circ"]),
+        ("22.5^\\circ", ["22.5", "\\frac{45}{2}^\\circ"], ["22^\\circ", "25"]),
+        ("90^\\circ", ["90 \\text{ degrees}", "90^{\\circ}"], ["180^\\circ", "9^\\circ"]),
+    ],
+    "percent": [
+        (
+            "25\\%",
+            ["25\\%", "25", "25 \\%", "0.25", "\\frac14", "25 \\text{ percent}", "25.0\\%"],
+            ["2.5\\%", "0.25\\%", "75\\%", "25.5\\%"],
+        ),
+        ("12.5", ["12.5\\%", "12.5 \\%"], ["125", "1.25\\%"]),
+        ("0.4", ["40\\%", "\\frac{2}{5}", "0.40"], ["4\\%", "0.04"]),
+        ("150\\%", ["1.5", "150\\%"], ["50\\%", "15\\%"]),
+        ("33\\frac{1}{3}\\%", ["\\frac{100}{3}\\%", "33.\\overline{3}\\%", "\\frac{1}{3}"], ["33\\%", "33.3\\%"]),
+        ("8\\%", ["8 \\%", "0.08", "8 \\text{ percent}"], ["0.8", "80\\%"]),
+    ],
+    "multiple_choice": [
+        (
+            "C",
+            ["C", "(C)", "\\text{(C)}", "\\textbf{(C)}", "C) 42", "\\text{C}", "\\mathrm{(C)}", "(C) 42",
+             "\\text{Option C}"],
+            ["B", "(D)", "\\text{(A)}", "C, D", "\\text{Circle}", "CD"],
+        ),
+        ("\\text{(B)}", ["B", "(B)", "\\textbf{(B) } 12"], ["(E)", "D"]),
+        ("(E)", ["E", "\\text{(E)}", "\\textbf{E}"], ["(A)", "B"]),
+        ("A", ["A", "\\text{A}", "\\mathrm{A}"], ["B", "\\text{(C)}"]),
+        ("D", ["\\text{D. } 7", "(D)"], ["\\text{(B)}", "A"]),
+    ],
+    "matrices": [
+        (
+            "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+            ["\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}",
+             "\\left(\\begin{array}{cc} 1 & 2 \\\\ 3 & 4 \\end{array}\\right)",
+             "\\begin{pmatrix}1&2\\\\3&4\\\\\\end{pmatrix}",
+             "\\begin{pmatrix} 1.0 & 2 \\\\ 3 & 4 \\end{pmatrix}"],
+            ["\\begin{pmatrix} 1 & 3 \\\\ 2 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 & 3 & 4 \\end{pmatrix}",
+             "\\begin{pmatrix} 1 & 2 \\\\ 3 & -4 \\end{pmatrix}"],
+        ),
+        (
+            "\\begin{pmatrix} 2 \\\\ -1 \\\\ 3 \\end{pmatrix}",
+            ["(2, -1, 3)", "\\begin{bmatrix}2\\\\-1\\\\3\\end{bmatrix}", "\\langle 2, -1, 3\\rangle"],
+            ["(2, 1, 3)", "\\begin{pmatrix} 3 \\\\ -1 \\\\ 2 \\end{pmatrix}"],
+        ),
+        (
+            "\\begin{pmatrix} \\frac{1}{2} & \\frac{1}{2} \\\\ \\frac{1}{2} & -\\frac{1}{2} \\end{pmatrix}",
+            ["\\frac{1}{2}\\begin{pmatrix} 1 & 1 \\\\ 1 & -1 \\end{pmatrix}",
+             "\\begin{pmatrix} 0.5 & 0.5 \\\\ 0.5 & -0.5 \\end{pmatrix}"],
+            ["\\begin{pmatrix} 1 & 1 \\\\ 1 & -1 \\end{pmatrix}", "\\frac{1}{2}\\begin{pmatrix} 1 & 1 \\\\ 1 & 1 \\end{pmatrix}"],
+        ),
+        (
+            "\\begin{pmatrix} \\cos\\theta & -\\sin\\theta \\\\ \\sin\\theta & \\cos\\theta \\end{pmatrix}",
+            ["\\begin{bmatrix} \\cos \\theta & -\\sin \\theta \\\\ \\sin \\theta & \\cos \\theta \\end{bmatrix}"],
+            ["\\begin{pmatrix} \\cos\\theta & \\sin\\theta \\\\ -\\sin\\theta & \\cos\\theta \\end{pmatrix}"],
+        ),
+        (
+            "\\begin{pmatrix} 0 & 0 \\\\ 0 & 0 \\end{pmatrix}",
+            ["\\begin{bmatrix}0&0\\\\0&0\\end{bmatrix}"],
+            ["\\begin{pmatrix} 0 & 0 \\\\ 0 & 1 \\end{pmatrix}"],
+        ),
+    ],
+    "decimals": [
+        ("0.5", [".5", "0.50", "\\frac12", "\\frac{1}{2}"], ["0.05", "5", "0.55"]),
+        ("3", ["3.0", "3.00", "\\frac{6}{2}"], ["3.01", "0.3"]),
+        ("\\frac{1}{8}", ["0.125", ".125"], ["0.12", "0.13"]),
+        ("-\\frac{3}{5}", ["-0.6", "-0.60"], ["0.6", "-0.06"]),
+        ("1.05", ["\\frac{21}{20}", "1.050"], ["1.5", "1.005"]),
+        ("\\frac{2}{3}", ["0.\\overline{6}", "\\frac{4}{6}"], ["0.667", "0.67", "0.6"]),
+        ("0.67", ["\\frac{2}{3}"], ["\\frac{3}{5}", "0.7"]),
+        ("\\pi", ["\\pi"], ["3.14", "3.1416"]),
+        ("\\sqrt{2}", ["\\sqrt2"], ["1.41", "1.414"]),
+        ("0.07", ["7 \\times 10^{-2}", "7\\%"], ["0.7", "7 \\times 10^{-3}"]),
+        ("1.25", ["\\frac{5}{4}", "1\\frac{1}{4}"], ["1.2", "12.5"]),
+    ],
+}
+
+# kind -> [(response after </think>, gold, correct)]
+_RESPONSES: dict[str, list[tuple[str, str, bool]]] = {
+    "no_boxed": [
+        ("Each box holds 6 apples and there are 7 boxes.\nSo the total number of apples is 42.", "42", True),
+        ("The answer is 42.", "42", True),
+        ("Final Answer: The final answer is $42$. I hope it is correct.", "42", True),
+        ("Counting both rows, there are $42$ apples in total.\n\nTherefore, there are $42$ apples.", "42", True),
+        ("We multiply:\n$$6 \\times 7 = 42$$", "42", True),
+        ("**Answer:** 42", "42", True),
+        ("Hence she ends up with 42 apples.", "42", True),
+        ("Adding these gives 20 + 22 = 42.", "42", True),
+        ("So the total is 42 apples.", "42", True),
+        ("**Final Answer**\n42", "42", True),
+        ("**Final Answer**\n$42$", "42", True),
+        ("The answer is 24.", "42", False),
+        ("We need 42 more steps to check, so let us continue.", "42", False),
+        ("Thus the result is 41, not 42.", "42", False),
+        ("So the probability is $\\frac{3}{4}$.", "\\frac{3}{4}", True),
+        ("The probability is 0.75.", "\\frac{3}{4}", True),
+        ("Therefore the probability is 3/4.", "\\frac{3}{4}", True),
+        ("The probability is $\\frac{1}{4}$.", "\\frac{3}{4}", False),
+        ("So the probability is 3/4 of the remaining half, that is $\\frac{3}{8}$.", "\\frac{3}{4}", False),
+        ("Solving, we find that $x = 5$.", "x = 5", True),
+        ("Hence $x=5$.", "5", True),
+        ("Hence $x = -5$.", "5", False),
+        ("Final answer: 12", "12", True),
+        ("ANSWER: 12", "12", True),
+        ("The final answer is \\(12\\).", "12", True),
+        ("The area of the triangle is $\\frac{\\sqrt{3}}{4}$ square units.", "\\frac{\\sqrt{3}}{4}", True),
+        ("The area of the triangle is $\\frac{\\sqrt{3}}{2}$ square units.", "\\frac{\\sqrt{3}}{4}", False),
+        ("**Final Answer**\n13", "12", False),
+        ("Therefore, the value of $k$ is $-\\frac{1}{2}$.", "-\\frac12", True),
+        ("Therefore, the value of $k$ is $\\frac{1}{2}$.", "-\\frac12", False),
+    ],
+    "units_in_text": [
+        ("Therefore, the rectangle's perimeter is 15 cm.", "15", True),
+        ("The answer is 15 meters.", "15", True),
+        ("So the side is $\\boxed{15 \\text{ cm}}$.", "15", True),
+        ("The side is $\\boxed{15\\,\\mathrm{cm}}$.", "15", True),
+        ("Its area is \\boxed{15 \\text{ square units}}.", "15", True),
+        ("The distance is $15\\text{ km}$.", "15", True),
+        ("The answer is 150 cm.", "15", False),
+        ("So the side is $\\boxed{15 \\text{ mm}}$.", "15 \\text{ cm}", False),
+        ("So the side is $\\boxed{0.15 \\text{ m}}$.", "15 \\text{ cm}", True),
+        ("The area is $\\boxed{36}$.", "36 \\text{ cm}^2", True),
+        ("The area is $\\boxed{36 \\mathrm{~cm}^{2}}$.", "36 \\text{ cm}^2", True),
+        ("The area is 36 square centimeters.", "36 \\text{ cm}^2", True),
+        ("The area is $\\boxed{36 \\text{ m}^2}$.", "36 \\text{ cm}^2", False),
+        ("The area is $\\boxed{360 \\text{ mm}^2}$.", "36 \\text{ cm}^2", False),
+        ("The area is $\\boxed{3600 \\text{ mm}^2}$.", "36 \\text{ cm}^2", True),
+        ("The car's speed is \\boxed{60 \\mathrm{~km/h}}.", "60 \\text{ km/h}", True),
+        ("The speed is 60 kilometers per hour.", "60 \\text{ km/h}", True),
+        ("The speed is \\boxed{60 \\text{ m/s}}.", "60 \\text{ km/h}", False),
+        ("The speed is \\boxed{6 \\text{ km/h}}.", "60 \\text{ km/h}", False),
+        ("It takes \\boxed{180 \\text{ minutes}}.", "3 \\text{ hours}", True),
+        ("It takes \\boxed{3 \\text{ hours}}.", "3 \\text{ hours}", True),
+        ("It takes 3 hours.", "3 \\text{ hours}", True),
+        ("It takes \\boxed{3 \\text{ minutes}}.", "3 \\text{ hours}", False),
+        ("It takes \\boxed{30 \\text{ minutes}}.", "3 \\text{ hours}", False),
+        ("The volume is \\boxed{0.25 \\text{ L}}.", "250 \\text{ mL}", True),
+        ("The volume is \\boxed{250 \\text{ mL}}.", "250 \\text{ mL}", True),
+        ("The volume is \\boxed{250 \\text{ L}}.", "250 \\text{ mL}", False),
+        ("The mass is \\boxed{8000 \\text{ g}}.", "8 \\text{ kg}", True),
+        ("The mass is \\boxed{8 \\text{ kilograms}}.", "8 \\text{ kg}", True),
+        ("The mass is \\boxed{8 \\text{ g}}.", "8 \\text{ kg}", False),
+        ("The mass is \\boxed{80 \\text{ kg}}.", "8 \\text{ kg}", False),
+        ("Therefore, Hillary has 7 nickels.", "7", True),
+        ("Therefore, Hillary has 8 nickels.", "7", False),
+    ],
+    "last_answer": [
+        ("First I get \\boxed{3}.\n\nWait, I made a mistake in the second step; redoing it gives \\boxed{5}.", "5", True),
+        ("First I get \\boxed{3}.\n\nWait, I made a mistake in the second step; redoing it gives \\boxed{5}.", "3", False),
+        ("The answer is 12. Let me double-check: $3 \\cdot 4 = 12$. So the answer is 12.", "12", True),
+        ("Initially I thought $x=2$, but $x = 2$ fails the check; the correct value is $x = 4$.", "4", True),
+        ("Initially I thought $x=2$, but $x = 2$ fails the check; the correct value is $x = 4$.", "2", False),
+        ("Answer: 7\n\nActually, recounting the cases gives 8.\nAnswer: 8", "8", True),
+        ("Answer: 7\n\nActually, recounting the cases gives 8.\nAnswer: 8", "7", False),
+        ("We get \\boxed{10}, and checking the sum once more, the final answer is \\boxed{10}.", "10", True),
+        ("First attempt: \\boxed{\\frac12}.\nRe-examining the cases, the probability is \\boxed{\\frac{1}{3}}.", "\\frac13", True),
+        ("First attempt: \\boxed{\\frac12}.\nRe-examining the cases, the probability is \\boxed{\\frac{1}{3}}.", "\\frac12", False),
+        ("The answer is 2 or 3.", "2", False),
+        ("We get $x=3$ and then $y = 5$.", "5", True),
+        ("The answer is \\boxed{2} or \\boxed{-2}.", "2", False),
+        ("The roots are \\boxed{2} and \\boxed{-2}.", "\\pm 2", True),
+        ("The answer is 5. Wait, actually the answer is 6.", "6", True),
+        ("The answer is 5. Wait, actually the answer is 6.", "5", False),
+        ("So $n = 4$ works. Checking $n = 5$ as well, it fails, so the largest is $n = 4$.", "4", True),
+        ("The largest value is \\boxed{17}.", "71", False),
+        ("\\boxed{6} \\quad \\text{(after correcting the count above)}", "6", True),
+        ("Earlier I wrote 9, but the correct count is \\boxed{11}.", "9", False),
+    ],
+}
+
+# fmt: on
+
+
+def _boxed_cases() -> list[Case]:
+    cases = []
+    i = 0
+    for kind, groups in _BOXED.items():
+        for gold, rights, wrongs in groups:
+            for answers, correct in ((rights, True), (wrongs, False)):
+                for answer in answers:
+                    template = BOX_TEMPLATES[i % len(BOX_TEMPLATES)]
+                    i += 1
+                    cases.append(Case(kind, template % answer, gold, correct))
+    return cases
+
+
+def _response_cases() -> list[Case]:
+    return [
+        Case(kind, response, gold, correct)
+        for kind, rows in _RESPONSES.items()
+        for response, gold, correct in rows
+    ]
+
+
+CASES: tuple[Case, ...] = tuple(_boxed_cases() + _response_cases())
+KINDS: tuple[str, ...] = tuple(dict.fromkeys(c.kind for c in CASES))
