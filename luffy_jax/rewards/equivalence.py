@@ -243,10 +243,12 @@ def _equations_equal(pred: Node, gold: Node, in_list: bool = False) -> bool:
     if is_name(pl) and is_name(gl):
         if _compact(pl.text) == _compact(gl.text):
             return _nodes_equal(pr, gr)
-        # one named quantity under two names (m vs m_{max}): the values decide -- but not in
-        # a system, where the names pair the values, nor when a right side uses the names
+        # one named quantity under two names (m vs m_{max}): the values decide -- but only for
+        # names with the same letter, not in a system (where names pair the values), and not
+        # when a right side uses the names
         names = tuple(_compact(n.text).replace("\\", "") for n in (pl, gl))
-        if not in_list and not _mentions(pr, names) and not _mentions(gr, names):
+        same_base = names[0][:1] == names[1][:1]  # m and m_{max}; never x and y
+        if same_base and not in_list and not _mentions(pr, names) and not _mentions(gr, names):
             return _nodes_equal(pr, gr)
     if _nodes_equal(pl, gl) and _nodes_equal(pr, gr):
         return True
@@ -326,6 +328,8 @@ def _sets_of_reals_equal(pred: Node, gold: Node) -> bool | None:
 def _nodes_equal(pred: Node, gold: Node, in_list: bool = False) -> bool:
     if pred.kind == "eq" and gold.kind == "eq":
         return _equations_equal(pred, gold, in_list)
+    if pred.kind == "eq" and gold.kind == "set" and len(gold.items) == 1:
+        return _nodes_equal(pred, gold.items[0], in_list)
     if pred.kind == "eq":
         as_list = tuple_eq_as_list(pred)
         if as_list is not None and gold.kind == "list" and all(is_name_eq(n) for n in gold.items):
@@ -341,6 +345,11 @@ def _nodes_equal(pred: Node, gold: Node, in_list: bool = False) -> bool:
     as_sets = _sets_of_reals_equal(pred, gold)
     if as_sets is not None:
         return as_sets
+    # a one-element set is its element: {2} and x = 2
+    if gold.kind == "set" and len(gold.items) == 1 and pred.kind not in ("list", "set"):
+        return _nodes_equal(pred, gold.items[0], in_list)
+    if pred.kind == "set" and len(pred.items) == 1 and gold.kind not in ("list", "set"):
+        return _nodes_equal(pred.items[0], gold, in_list)
     if pred.kind in ("list", "set") and gold.kind in ("list", "set"):
         p_items, g_items = _flatten(pred), _flatten(gold)
         p_eqs = any(n.kind == "eq" for n in p_items)
@@ -378,9 +387,32 @@ def _choice_letter(s: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
+# one pair per proof path, so a worker's first real answers do not pay for sympy's lazy
+# imports and caches (the first expand_log, minimal_polynomial, trig expansion, ...)
+_WARM_UP_PAIRS = (
+    ("\\frac{1}{x-1}+\\frac{1}{x+1}", "\\frac{2x}{x^2-1}"),
+    ("\\ln 2 + \\ln 3", "\\ln 6"),
+    ("1 - 2\\sin^2 x", "\\cos 2x"),
+    ("\\frac{2\\tan x}{1-\\tan^2 x}", "\\tan 2x"),
+    ("\\sqrt{3+2\\sqrt{2}}", "1+\\sqrt{2}"),
+    ("\\frac{2}{3+\\sqrt{5}}", "\\frac{3-\\sqrt{5}}{2}"),
+    ("(e^x)^2", "e^{2x}"),
+    ("\\binom{n+1}{2}", "\\frac{n(n+1)}{2}"),
+    ("x \\ne 3", "(-\\infty, 3) \\cup (3, \\infty)"),
+    ("|x| \\ge 2", "(-\\infty, -2] \\cup [2, \\infty)"),
+    ("2y = 4x + 2", "y = 2x + 1"),
+    ("2ab \\le a^2 + b^2", "a^2 + b^2 \\geq 2ab"),
+    ("2.5 \\text{ kJ}", "2500 \\text{ J}"),
+    ("\\$1,200", "1200"),
+    ("\\frac{\\sqrt{2}}{2}", "0.71"),
+)
+
+
 def warm_up() -> None:
-    """Import sympy and the LaTeX parsers and run one proof (worker start-up)."""
+    """Import sympy and the LaTeX parsers and run every proof path once (worker start-up)."""
     _warm_up_symbolic()
+    for prediction, gold in _WARM_UP_PAIRS:
+        _math_equal.__wrapped__(prediction, gold)
 
 
 def math_equal(prediction: str, gold: str) -> bool:

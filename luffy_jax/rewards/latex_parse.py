@@ -20,7 +20,8 @@ Grammar and readings (the same as latex2sympy's where both read a construction):
   imaginary unit, ``\\pi``, ``\\infty``; four or more letters in a row are text, not a product.
 * ``\\frac``, ``\\sqrt``, ``\\sqrt[n]`` (real odd roots of negative numbers), ``\\binom``,
   ``n!``, ``|x|``, ``\\lfloor``/``\\lceil``, and the functions ``\\sin`` ... ``\\arctan``,
-  ``\\sinh`` ..., ``\\ln``, ``\\log`` (base 10, as in latex2sympy), ``\\log_b``, ``\\exp``;
+  ``\\sinh`` ..., ``\\ln``, ``\\log`` and ``\\lg`` (base 10, as in latex2sympy), ``\\log_b``,
+  ``\\exp``;
   ``\\sin^2 x`` is ``sin(x)**2``, ``\\sin^{-1} x`` is ``asin(x)``; an argument without
   parentheses runs over the juxtaposed factors that follow (``\\sin 2x`` = ``sin(2x)``,
   ``\\sin x \\cos x`` = ``sin(x)*cos(x)``).
@@ -55,7 +56,7 @@ _GREEK_ALIASES = {"varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi",
                   "varsigma": "sigma", "varpi": "pi"}  # fmt: skip
 _FUNCTIONS = {
     "sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "arccot", "sinh",
-    "cosh", "tanh", "coth", "ln", "log", "exp",
+    "cosh", "tanh", "coth", "ln", "log", "lg", "exp",
 }  # fmt: skip
 _WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}")
 _IGNORED_MACROS = {"mathstrut", "displaystyle", "limits", "nolimits"}
@@ -397,7 +398,7 @@ class _Parser:
             name, power = inverse[name], None
         if name == "ln":
             value = sp.log(arg)
-        elif name == "log":
+        elif name in ("log", "lg"):
             value = sp.log(arg) / sp.log(base if base is not None else 10)
         elif name == "exp":
             value = sp.exp(arg)

@@ -42,6 +42,10 @@ _THOUSANDS_RE = re.compile(
     r"^(?P<lead>-?(?:\\dollar\s*)?)(?P<num>[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)"
     r"(?P<tail>\s*(?:\\text\s*\{|[a-zA-Z]).*)?$"
 )
+_BRACKETED_MATRIX_RE = re.compile(
+    r"^[\[(]\s*(\\begin\{(?:[pbBvV]?matrix|array)\}.*\\end\{(?:[pbBvV]?matrix|array)\})\s*[\])]$",
+    re.DOTALL,
+)
 _SPACED_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 _INFINITY_WORDS = ("infinity", "infinitely many", "infinite", "infinitely many solutions")
 _REALS_WORDS = ("all real numbers", "all reals", "all real values", "all real x")
@@ -120,6 +124,7 @@ def normalize_answer(answer: str) -> str:
         .replace("·", "\\cdot ")
     )
     s = s.replace("π", "\\pi ").replace("∞", "\\infty ").replace("√", "\\sqrt")
+    s = re.sub(r"[€£¥₹]", " ", s)  # other currencies: the sign is dropped, not converted
     s = s.replace("{,}", ",").replace("\\emptyset", "\\varnothing")
     s = s.replace("\\!", "")
     s = _SPACING_RE.sub(" ", s)
@@ -139,6 +144,7 @@ def normalize_answer(answer: str) -> str:
     if s.startswith("\\text{") and s.endswith("}") and s.count("\\text{") == 1:
         s = _unwrap_text(s).strip()
     s = s.rstrip(" .;").strip()
+    s = _BRACKETED_MATRIX_RE.sub(r"\1", s)
     lowered = s.lower()
     if lowered in _INFINITY_WORDS:
         return "\\infty"

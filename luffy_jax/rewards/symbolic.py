@@ -11,7 +11,7 @@ expansion, rational-function cancellation, logarithm expansion, radical rational
 denesting, the minimal polynomial of an algebraic constant, and, for trigonometric and
 exponential terms, expansion followed by cancellation in which every remaining function
 application is an independent symbol (a sound test: an identity in independent symbols holds
-for any values of them). Numbers alone never prove anything: a numeric evaluation at random
+for any values of them) -- for sines and cosines, modulo ``sin^2 u + cos^2 u = 1``. Numbers alone never prove anything: a numeric evaluation at random
 points is only a quick *rejection* test that runs before the proofs. Every rewriting is skipped
 when the expression is larger than its bound, so the work per call is bounded.
 """
@@ -33,7 +33,8 @@ MAX_FALLBACK_CHARS = 120
 MAX_EXPAND_TERMS = 3_000
 MAX_SIMPLIFY_OPS = 18
 MAX_MINPOLY_OPS = 40
-_CHECK_POINTS = 3
+MAX_TRIG_MULTIPLE = 6
+_CHECK_POINTS = 2
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,8 +80,10 @@ def _fallback(text: str):
         expr = latex2sympy(text, conversion_config=ConversionConfig(lowercase_symbols=False))
     except Exception:  # noqa: BLE001 -- any parser failure means "not parsable"
         return None
-    if not isinstance(expr, sp.Expr):
+    if not isinstance(expr, sp.Expr) or not tree_is_tame(expr):
         return None
+    if expr.has(sp.UnevaluatedExpr):  # latex2sympy wraps some results (gcd, max, ...)
+        expr = expr.replace(lambda e: isinstance(e, sp.UnevaluatedExpr), lambda e: e.args[0])
     symbol_i = sp.Symbol("i")
     if symbol_i in expr.free_symbols:
         expr = expr.subs(symbol_i, sp.I)
@@ -127,10 +130,10 @@ def tree_is_tame(expr) -> bool:
 
 
 def numeric(expr, subs=None) -> complex | None:
-    """``expr`` (with ``subs`` applied) evaluated to a complex at 30 digits, or None."""
+    """``expr`` (with ``subs`` applied) evaluated to a complex at 20 digits, or None."""
     try:
         value = expr.xreplace(subs) if subs else expr
-        value = complex(value.evalf(30, maxn=120))
+        value = complex(value.evalf(20, maxn=60))
     except Exception:  # noqa: BLE001 -- sympy raises assorted errors on odd inputs
         return None
     if value != value or abs(value) == float("inf"):
@@ -192,44 +195,74 @@ def _expand_terms_bound(expr) -> int:
     return total * max(1, max(muls, default=1))
 
 
-def _generic_atoms_zero(expr) -> bool:
-    """Zero as a rational function of its symbols and function applications, each of the
-    latter taken as an independent symbol (sound: an identity in free symbols holds for any
-    values)."""
+def _as_generic(expr, extra: dict | None = None):
+    """``expr`` with every function application and non-integer power replaced by an
+    independent symbol (``extra`` first: chosen replacements), or None."""
     sp = sympy_module()
-    apps = sorted(
+    names = dict(extra or {})
+    for app in sorted(
         {a for a in expr.atoms(sp.Function) if not isinstance(a, sp.Abs)}
         | {p for p in expr.atoms(sp.Pow) if not p.exp.is_Integer},
         key=sp.default_sort_key,
-    )
-    if not apps:
-        return sp.cancel(expr) == 0
-    names = {app: sp.Dummy() for app in apps}
+    ):
+        names.setdefault(app, sp.Dummy())
     try:
-        replaced = expr.xreplace(names)
+        replaced = expr.xreplace(names) if names else expr
     except Exception:  # noqa: BLE001
-        return False
+        return None
     if replaced.atoms(sp.Function):
-        return False
-    return sp.cancel(replaced) == 0
+        return None
+    return replaced
 
 
-def _weierstrass(expr):
-    """sin/cos/tan of each argument written in ``t = tan(arg/2)`` (a rational substitution)."""
+def _numerator(expr):
+    """The expanded numerator of ``expr`` over a common denominator."""
     sp = sympy_module()
-    mapping = {}
+    return sp.expand(sp.together(expr).as_numer_denom()[0])
+
+
+def _generic_atoms_zero(expr) -> bool:
+    """Zero as a rational function of its symbols and function applications, each of the
+    latter taken as an independent symbol (sound: an identity in free symbols holds for any
+    values of them, so in particular for the values of the applications)."""
+    replaced = _as_generic(expr)
+    return replaced is not None and _numerator(replaced) == 0
+
+
+def _trig_zero(expr) -> bool:
+    """Zero after ``expand_trig``, with tan/cot/sec/csc written in sin/cos and, per argument
+    u, ``sin u``/``cos u`` as symbols s, c: the numerator reduces to 0 modulo
+    ``s^2 + c^2 - 1`` (exact polynomial division; sound as for :func:`_generic_atoms_zero`)."""
+    sp = sympy_module()
     for fn in expr.atoms(sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc):
-        arg = fn.args[0]
-        t = sp.Dummy()
-        one = 1 + t**2
-        sin, cos = 2 * t / one, (1 - t**2) / one
-        values = {sp.sin: sin, sp.cos: cos, sp.tan: sin / cos, sp.cot: cos / sin,
-                  sp.sec: 1 / cos, sp.csc: 1 / sin}  # fmt: skip
-        mapping.setdefault(arg, (t, values))
-    subs = {}
-    for fn in expr.atoms(sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc):
-        subs[fn] = mapping[fn.args[0]][1][type(fn)]
-    return expr.xreplace(subs)
+        coeff = fn.args[0].as_coeff_Mul()[0]
+        if coeff.is_Rational and abs(coeff) > MAX_TRIG_MULTIPLE:
+            return False  # expand_trig(cos 20x) is a degree-20 polynomial: not worth it
+    expanded = sp.expand_trig(expr)
+    if _expand_terms_bound(expanded) > MAX_EXPAND_TERMS:
+        return False
+    rewrite = {}
+    for fn in expanded.atoms(sp.tan, sp.cot, sp.sec, sp.csc):
+        u = fn.args[0]
+        rewrite[fn] = {sp.tan: sp.sin(u) / sp.cos(u), sp.cot: sp.cos(u) / sp.sin(u),
+                       sp.sec: 1 / sp.cos(u), sp.csc: 1 / sp.sin(u)}[type(fn)]  # fmt: skip
+    expanded = expanded.xreplace(rewrite)
+    pairs = {}
+    for fn in expanded.atoms(sp.sin, sp.cos):
+        pairs.setdefault(fn.args[0], (sp.Dummy(), sp.Dummy()))
+    chosen = {}
+    for u, (sin_u, cos_u) in pairs.items():
+        chosen[sp.sin(u)] = sin_u
+        chosen[sp.cos(u)] = cos_u
+    replaced = _as_generic(expanded, chosen)
+    if replaced is None:
+        return False
+    numerator = _numerator(replaced)
+    for sin_u, cos_u in pairs.values():
+        if numerator == 0:
+            break
+        numerator = sp.rem(numerator, sin_u**2 + cos_u**2 - 1, sin_u)
+    return sp.expand(numerator) == 0
 
 
 def proves_zero(diff) -> bool:
@@ -239,38 +272,33 @@ def proves_zero(diff) -> bool:
         return True
     if diff.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
         return False
-    ops = sp.count_ops(diff)
-    cheap_expand = _expand_terms_bound(diff) <= MAX_EXPAND_TERMS
+    if _expand_terms_bound(diff) > MAX_EXPAND_TERMS:
+        return False
     try:
-        if cheap_expand and sp.expand(diff) == 0:
+        if _generic_atoms_zero(diff):
             return True
-        if cheap_expand and _generic_atoms_zero(diff):
+        if diff.has(sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc) and _trig_zero(diff):
             return True
-        if diff.has(sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc):
-            trig = sp.expand_trig(diff)
-            if _expand_terms_bound(trig) <= MAX_EXPAND_TERMS and _generic_atoms_zero(
-                _weierstrass(trig)
-            ):
-                return True
         if diff.has(sp.log):
-            logs = sp.expand_log(diff, force=True)
+            # force (log(ab) = log a + log b) is only sound for positive numbers, not symbols
+            logs = sp.expand_log(diff, force=diff.is_number)
             if logs == 0 or (
                 _expand_terms_bound(logs) <= MAX_EXPAND_TERMS and _generic_atoms_zero(logs)
             ):
                 return True
         if diff.has(sp.exp) or any(not p.exp.is_Number for p in diff.atoms(sp.Pow)):
             powers = sp.powsimp(sp.expand_power_exp(sp.expand_power_base(diff, force=False)))
-            if powers == 0 or (cheap_expand and _generic_atoms_zero(powers)):
+            if powers == 0 or _generic_atoms_zero(powers):
                 return True
-        if diff.is_number and not diff.has(sp.I):
-            if ops <= MAX_MINPOLY_OPS:
-                for rewrite in (sp.radsimp, sp.sqrtdenest):
-                    if sp.expand(rewrite(diff)) == 0:
-                        return True
-                if diff.is_algebraic:
-                    x = sp.Dummy()
-                    if sp.minimal_polynomial(diff, x) == x:
-                        return True
+        ops = sp.count_ops(diff)
+        if diff.is_number and not diff.has(sp.I) and ops <= MAX_MINPOLY_OPS:
+            for rewrite in (sp.radsimp, sp.sqrtdenest):
+                if sp.expand(rewrite(diff)) == 0:
+                    return True
+            if diff.is_algebraic:
+                x = sp.Dummy()
+                if sp.minimal_polynomial(diff, x) == x:
+                    return True
         if ops <= MAX_SIMPLIFY_OPS and sp.simplify(diff) == 0:
             return True
     except Exception:  # noqa: BLE001 -- a rewriting that fails proves nothing
@@ -282,8 +310,6 @@ def proves_equal(a, b) -> bool:
     """``a == b`` proved (see :func:`proves_zero`); numbers only reject."""
     if a == b:
         return True
-    if a.free_symbols != b.free_symbols:
-        return False
     agree = numerically_equal(a, b)
     if agree is False:
         return False

@@ -11,7 +11,9 @@ is compared alone, as before.
 
 Units are read only when they are separated from the value -- by a space or by ``\\text{}`` --
 so ``3m`` stays the product of 3 and ``m`` (a physics symbol), while ``3 m`` and
-``3 \\text{ m}`` are 3 metres. Affine scales (degrees Celsius/Fahrenheit) are not converted.
+``3 \\text{ m}`` are 3 metres; a few unambiguous abbreviations may be glued to a number
+(``5cm``, ``3kg``, ``60km/h``). After a value with symbols in it (``\\pi r^2 h``) only a unit in
+``\\text{}`` counts. Affine scales (degrees Celsius/Fahrenheit) are not converted.
 
 Comparison (in ``equivalence``): two known units must have the same dimension and the values
 agree after scaling by the exact factor ratio (``0.15 m`` = ``15 cm``; ``15 mm`` != ``15 cm``);
@@ -149,12 +151,12 @@ def parse_unit(text: str) -> Unit | None:
     ``"square centimeters"``, ``"N \\cdot m"``); an *ignored* unit for plain words the table
     does not know; None when ``text`` is not a unit at all (symbols such as ``v^2``)."""
     raw = text
-    text = re.sub(r"\\(?:text|mathrm|mbox)\s*\{([^{}]*)\}", r" \1 ", text)
+    text = re.sub(r"\\(?:text|mathrm|mbox)\s*(?=\{)", " ", text)
     text = text.replace("{", " ").replace("}", " ").replace("~", " ").strip()
     if not text:
         return None
     tokens = _UNIT_TOKEN_RE.findall(text)
-    if "".join(tokens).replace(" ", "") != re.sub(r"[\s.]", "", text).replace("\\,", ""):
+    if re.sub(r"\s", "", "".join(tokens)) != re.sub(r"[\s.]", "", text):
         return None  # characters outside the unit grammar (digits, operators, ...)
     dim = [0] * _AXES
     factor = Fraction(1)
@@ -224,6 +226,12 @@ _UNIT_START_RE = re.compile(
     r"\\text\s*\{|\\mathrm\s*\{|(?<=\s)(?:[A-Za-zµΩ]|\\Omega|\\mu|\\dollar)"
 )
 _VALUE_END_RE = re.compile(r"[\d})]\s*$")
+_MACRO_RE = re.compile(r"\\[a-zA-Z]+")
+_LETTER_RE = re.compile(r"[a-zA-Z]")
+# units written without a space that cannot be read as products of physics symbols
+_GLUED_RE = re.compile(
+    r"^(?P<value>[-+]?\d+(?:\.\d+)?)(?P<unit>cm|mm|km|kg|mL|ml|kPa|kJ|kW|kN|mph|km/h|cm\^\{?[23]\}?)$"
+)
 
 
 def _balanced(s: str) -> bool:
@@ -240,13 +248,18 @@ def _balanced(s: str) -> bool:
 
 def _split_unit(s: str) -> tuple[str, Unit | None]:
     """Split at the leftmost place where the rest of ``s`` reads as a unit."""
+    glued = _GLUED_RE.match(s)
+    if glued:
+        return glued.group("value"), parse_unit(glued.group("unit"))
     for m in _UNIT_START_RE.finditer(s):
         value = s[: m.start()].strip()
         if not value or not _balanced(value):
             continue
         explicit = m.group(0).startswith("\\") and m.group(0).endswith("{")
-        if not explicit and not _VALUE_END_RE.search(value):
-            continue
+        if not explicit and (
+            not _VALUE_END_RE.search(value) or _LETTER_RE.search(_MACRO_RE.sub("", value))
+        ):
+            continue  # after an expression with symbols (pi r^2 h) a bare letter is a symbol
         unit = parse_unit(s[m.start() :])
         if unit is not None:
             return value, unit
