@@ -5,7 +5,8 @@ Two sets, each graded one case at a time in this process (LUFFY's v3 rule: the t
 
 * the labelled cases of ``tests/rewards/judge_cases.py`` (hand-written by kind: positives in the
   forms models write and near-miss negatives), reported by kind: accuracy, false positives
-  (wrong answers rewarded), false negatives, p50/p90/p99/max latency;
+  (wrong answers rewarded), false negatives, p50/p90/p99/max latency -- and for the ``hard``
+  subset (long symbolic answers written for the latency tail);
 * the Qwen2.5-Math-7B greedy rollouts in ``../shared/data/rollouts`` (570 real responses,
   ~3.7k characters each) with the real MATH-500 golds: agreement with the evaluation harness's
   own verdicts (not ground truth: the harness has known errors), and latency.
@@ -13,7 +14,8 @@ Two sets, each graded one case at a time in this process (LUFFY's v3 rule: the t
 The same is measured for math-verify (what LUFFY's reward uses: ``verify(parse("$" + gold +
 "$"), parse(solution))``) when it is importable -- it is not a requirement; install it into a
 separate environment for the comparison. Then the worker pool (``score_batch``) grades both sets
-with its 5 s hard limit and reports throughput and timeouts. Prints one JSON object.
+with its 5 s hard limit and reports throughput and timeouts, and one worker grades the labelled
+cases one per call (end-to-end latency with the hard limit). Prints one JSON object.
 
     python experiments/benchmarks/reward.py [--shared_data PATH] [--workers N] [--repeats R]
 
@@ -38,6 +40,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # run from anywhere without installing the package
 
 from luffy_jax.rewards import (
+    RewardPool,
     equivalence,
     latex_parse,
     math_reward,
@@ -97,6 +100,8 @@ def latency_ms(latencies: list[float]) -> dict:
         "p90": round(1e3 * percentile(latencies, 0.90), 2),
         "p99": round(1e3 * percentile(latencies, 0.99), 2),
         "max": round(1e3 * max(latencies), 2),
+        "over_100ms": sum(x > 0.1 for x in latencies),
+        "over_1s": sum(x > 1.0 for x in latencies),
     }
 
 
@@ -155,6 +160,7 @@ def case_report(cases, verdicts: list[bool], latencies: list[float]) -> dict:
     ]
     return {
         "all": summary(rows),
+        "hard": summary([row for row in rows if row[0].hard]),
         "worst_kind_accuracy": min(summary(r)["accuracy"] for r in by_kind.values()),
         "by_kind": {kind: summary(kind_rows) for kind, kind_rows in by_kind.items()},
         "misjudged": wrong[:40],
@@ -240,6 +246,17 @@ def main() -> None:
             "responses_per_s": round(len(rs) / (time.perf_counter() - start), 1),
             **{k: stats[k] for k in ("timeouts", "crashes", "errors", "restarts")},
         }
+    # one case per call through a worker with the 5 s hard limit: the latency an ordinary
+    # answer sees end to end (pipe round trip included); no case should need the limit
+    with RewardPool(1) as single:
+        single.score(case_responses[:2], case_golds[:2])  # start-up and warm-up
+        latencies, timeouts = [], 0
+        for response, gold in zip(case_responses, case_golds):
+            start = time.perf_counter()
+            _, stats = single.score([response], [gold + "  "], timeout_s=5.0)
+            latencies.append(time.perf_counter() - start)
+            timeouts += stats["timeouts"]
+    pool["labelled_one_case_per_call"] = {"latency_ms": latency_ms(latencies), "timeouts": timeouts}
     result["pool"] = pool
     result["machine"]["load_average_1_5_15_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))

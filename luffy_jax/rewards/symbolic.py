@@ -265,6 +265,21 @@ def _trig_zero(expr) -> bool:
     return sp.expand(numerator) == 0
 
 
+def _split_integer_logs(expr):
+    """``log(15)`` -> ``log(3) + log(5)``: logarithms of positive rationals with small terms
+    written over the primes (exact; factoring numbers below 10^12 is cheap)."""
+    sp = sympy_module()
+    mapping = {}
+    for fn in expr.atoms(sp.log):
+        arg = fn.args[0]
+        if not (arg.is_Rational and arg > 0 and max(arg.p, arg.q) < 10**12):
+            continue
+        terms = [e * sp.log(p) for p, e in sp.factorint(arg.p).items()]
+        terms += [-e * sp.log(p) for p, e in sp.factorint(arg.q).items()]
+        mapping[fn] = sp.Add(*terms)
+    return expr.xreplace(mapping) if mapping else expr
+
+
 def proves_zero(diff) -> bool:
     """Whether ``diff`` is proved to be identically 0 by an exact rewriting (module doc)."""
     sp = sympy_module()
@@ -281,10 +296,15 @@ def proves_zero(diff) -> bool:
             return True
         if diff.has(sp.log):
             # force (log(ab) = log a + log b) is only sound for positive numbers, not symbols
-            logs = sp.expand_log(diff, force=diff.is_number)
+            logs = _split_integer_logs(sp.expand_log(diff, force=diff.is_number))
             if logs == 0 or (
                 _expand_terms_bound(logs) <= MAX_EXPAND_TERMS and _generic_atoms_zero(logs)
             ):
+                return True
+        if diff.is_number and diff.has(sp.I):
+            # e^{i pi/6} = cos(pi/6) + i sin(pi/6): real and imaginary parts, both exact
+            parts = sp.expand_complex(diff)
+            if parts == 0 or _generic_atoms_zero(parts):
                 return True
         if diff.has(sp.exp) or any(not p.exp.is_Number for p in diff.atoms(sp.Pow)):
             powers = sp.powsimp(sp.expand_power_exp(sp.expand_power_base(diff, force=False)))

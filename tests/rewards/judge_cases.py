@@ -22,12 +22,14 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-    """One labelled case: ``response`` is the text after ``</think>``; ``correct`` the label."""
+    """One labelled case: ``response`` is the text after ``</think>``; ``correct`` the label;
+    ``hard`` marks the long symbolic cases written for the latency tail."""
 
     kind: str
     response: str
     gold: str
     correct: bool
+    hard: bool = False
 
 
 BOX_TEMPLATES = (
@@ -698,6 +700,63 @@ _RESPONSES_SECOND: dict[str, list[tuple[str, str, bool]]] = {
         ("The sum is 10. The product is 21.", "21", True),
     ],
 }
+# Hard cases for the latency tail: long polynomials and rational functions, partial fractions,
+# trigonometric identities, nested radicals, symbolic matrices, long root lists.
+_HARD: dict[str, list[tuple[str, list[str], list[str]]]] = {
+    "symbolic": [
+        ("(x+y)^{8}", ["x^8+8x^7y+28x^6y^2+56x^5y^3+70x^4y^4+56x^3y^5+28x^2y^6+8xy^7+y^8"],
+         ["x^8+8x^7y+28x^6y^2+56x^5y^3+72x^4y^4+56x^3y^5+28x^2y^6+8xy^7+y^8"]),
+        ("\\frac{x^4 - 1}{x^2 + 1}", ["x^2 - 1"], ["x^2 + 1"]),
+        ("(a+b+c)^3", ["a^3+b^3+c^3+3a^2b+3a^2c+3ab^2+3b^2c+3ac^2+3bc^2+6abc"],
+         ["a^3+b^3+c^3+3a^2b+3a^2c+3ab^2+3b^2c+3ac^2+3bc^2+3abc"]),
+        ("\\frac{1}{x} + \\frac{1}{x+1} + \\frac{1}{x+2}", ["\\frac{3x^2+6x+2}{x(x+1)(x+2)}"],
+         ["\\frac{3x^2+6x+1}{x(x+1)(x+2)}"]),
+        ("\\sin^4 x - \\cos^4 x", ["-\\cos 2x"], ["\\cos 2x"]),
+        ("\\cos^3 x", ["\\frac{3\\cos x + \\cos 3x}{4}"], ["\\frac{3\\cos x - \\cos 3x}{4}"]),
+        ("\\frac{\\sqrt{2}+\\sqrt{6}}{4}", ["\\cos\\frac{\\pi}{12}"], ["\\sin\\frac{\\pi}{12}"]),
+        ("\\sqrt{11+6\\sqrt{2}}", ["3+\\sqrt{2}"], ["2+3\\sqrt{2}"]),
+        ("\\frac{1}{\\sqrt{2}+\\sqrt{3}+\\sqrt{5}}", ["\\frac{2\\sqrt{3}+3\\sqrt{2}-\\sqrt{30}}{12}"],
+         ["\\frac{2\\sqrt{3}+3\\sqrt{2}+\\sqrt{30}}{12}"]),
+        ("x^6 - 1", ["(x-1)(x+1)(x^2+x+1)(x^2-x+1)"], ["(x-1)(x+1)(x^2+x+1)(x^2+x+1)"]),
+        ("\\frac{n(n+1)(2n+1)}{6}", ["\\frac{2n^3+3n^2+n}{6}", "\\frac{n^3}{3}+\\frac{n^2}{2}+\\frac{n}{6}"],
+         ["\\frac{n(n+1)(2n-1)}{6}"]),
+        ("\\left(\\frac{n(n+1)}{2}\\right)^2", ["\\frac{n^4+2n^3+n^2}{4}"], ["\\frac{n^4+2n^3+n^2}{2}"]),
+        ("\\frac{x^5-1}{x-1}", ["x^4+x^3+x^2+x+1"], ["x^4+x^3+x^2+x"]),
+        ("\\tan\\frac{\\pi}{8}", ["\\sqrt{2}-1"], ["\\sqrt{2}+1"]),
+        ("\\frac{a^3-b^3}{a-b}", ["a^2+ab+b^2"], ["a^2-ab+b^2"]),
+        ("(x^2+x+1)(x^2-x+1)", ["x^4+x^2+1"], ["x^4+1"]),
+        ("\\frac{x}{(x-1)^2(x+1)}", ["\\frac{1}{4(x-1)} + \\frac{1}{2(x-1)^2} - \\frac{1}{4(x+1)}"],
+         ["\\frac{1}{4(x-1)} + \\frac{1}{2(x-1)^2} + \\frac{1}{4(x+1)}"]),
+        ("\\frac{\\sqrt{3}}{2} + \\frac{1}{2}i", ["e^{i\\pi/6}"], ["e^{i\\pi/3}"]),
+        ("\\frac{1 + \\sqrt{5}}{2}", ["2\\cos\\frac{\\pi}{5}"], ["2\\sin\\frac{\\pi}{5}"]),
+        ("\\frac{1023}{1024}", ["\\frac12+\\frac14+\\frac18+\\frac1{16}+\\frac1{32}+\\frac1{64}+\\frac1{128}+\\frac1{256}+\\frac1{512}+\\frac1{1024}"],
+         ["\\frac12+\\frac14+\\frac18+\\frac1{16}+\\frac1{32}+\\frac1{64}+\\frac1{128}+\\frac1{256}+\\frac1{512}"]),
+        ("2^{100}", ["1267650600228229401496703205376"], ["1267650600228229401496703205375"]),
+        ("\\binom{20}{10}", ["184756"], ["184765"]),
+        ("\\log_2 3 + \\log_2 5", ["\\log_2 15"], ["\\log_2 8"]),
+    ],
+    "matrices": [
+        ("\\begin{pmatrix} \\cos 2\\theta & -\\sin 2\\theta \\\\ \\sin 2\\theta & \\cos 2\\theta \\end{pmatrix}",
+         ["\\begin{pmatrix} \\cos^2\\theta - \\sin^2\\theta & -2\\sin\\theta\\cos\\theta \\\\ 2\\sin\\theta\\cos\\theta & \\cos^2\\theta-\\sin^2\\theta \\end{pmatrix}"],
+         ["\\begin{pmatrix} \\cos^2\\theta - \\sin^2\\theta & 2\\sin\\theta\\cos\\theta \\\\ -2\\sin\\theta\\cos\\theta & \\cos^2\\theta-\\sin^2\\theta \\end{pmatrix}"]),
+        ("\\begin{pmatrix} \\frac{1}{3} & \\frac{2}{3} & \\frac{2}{3} \\\\ \\frac{2}{3} & \\frac{1}{3} & -\\frac{2}{3} \\\\ \\frac{2}{3} & -\\frac{2}{3} & \\frac{1}{3} \\end{pmatrix}",
+         ["\\frac{1}{3}\\begin{pmatrix} 1 & 2 & 2 \\\\ 2 & 1 & -2 \\\\ 2 & -2 & 1 \\end{pmatrix}"],
+         ["\\frac{1}{3}\\begin{pmatrix} 1 & 2 & 2 \\\\ 2 & 1 & 2 \\\\ 2 & -2 & 1 \\end{pmatrix}"]),
+    ],
+    "sets": [
+        ("\\frac{1 \\pm \\sqrt{5}}{2}, \\frac{-1 \\pm \\sqrt{5}}{2}",
+         ["\\frac{-1-\\sqrt5}{2}, \\frac{1-\\sqrt5}{2}, \\frac{-1+\\sqrt5}{2}, \\frac{1+\\sqrt5}{2}"],
+         ["\\frac{-1-\\sqrt5}{2}, \\frac{1-\\sqrt5}{2}, \\frac{-1+\\sqrt5}{2}, \\frac{-1+\\sqrt5}{2}"]),
+    ],
+    "equations": [
+        ("x^2 + y^2 - 6x + 8y = 0", ["(x-3)^2 + (y+4)^2 = 25"], ["(x-3)^2+(y+4)^2=5"]),
+    ],
+    "physics": [
+        ("\\frac{1}{4\\pi\\epsilon_0}\\frac{q_1 q_2}{r^2}", ["\\frac{q_1 q_2}{4\\pi\\epsilon_0 r^2}"],
+         ["\\frac{q_1 q_2}{4\\pi\\epsilon_0 r}"]),
+        ("\\frac{G M m}{2 R}", ["\\frac{1}{2}\\frac{GMm}{R}"], ["\\frac{GMm}{R}"]),
+    ],
+}
 # fmt: on
 
 
@@ -718,6 +777,17 @@ def _boxed_cases() -> list[Case]:
     return cases
 
 
+def _hard_cases() -> list[Case]:
+    cases = []
+    for kind, groups in _HARD.items():
+        for gold, rights, wrongs in groups:
+            for answers, correct in ((rights, True), (wrongs, False)):
+                for answer in answers:
+                    template = BOX_TEMPLATES[len(cases) % len(BOX_TEMPLATES)]
+                    cases.append(Case(kind, template % answer, gold, correct, hard=True))
+    return cases
+
+
 def _response_cases() -> list[Case]:
     return [
         Case(kind, response, gold, correct)
@@ -726,5 +796,5 @@ def _response_cases() -> list[Case]:
     ]
 
 
-CASES: tuple[Case, ...] = tuple(_boxed_cases() + _response_cases())
+CASES: tuple[Case, ...] = tuple(_boxed_cases() + _hard_cases() + _response_cases())
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(c.kind for c in CASES))

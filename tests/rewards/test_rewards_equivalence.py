@@ -93,3 +93,42 @@ def test_parse_node_structures():
 def test_math_equal_rejects_non_strings():
     with pytest.raises(TypeError):
         math_equal(3, "3")
+
+
+def test_parse_node_new_kinds():
+    assert parse_node("\\mathbb{R}").kind == "reals"
+    assert parse_node("\\mathbb{R} \\setminus \\{3\\}").kind == "setminus"
+    assert parse_node("\\{x \\mid x < 3\\}").kind == "setbuilder"
+    pm = parse_node("\\frac{-1 \\pm \\sqrt{5}}{2}")  # one \pm anywhere: both signs
+    assert pm.kind == "list" and [i.text for i in pm.items] == [
+        "\\frac{-1 + \\sqrt{5}}{2}",
+        "\\frac{-1 - \\sqrt{5}}{2}",
+    ]
+    assert [i.text for i in parse_node("1, 2, and 3").items] == ["1", "2", "3"]
+    joined = parse_node("x > 1 and x < 3")
+    assert joined.kind == "list" and joined.joiner == "and"
+    scaled = parse_node("2\\begin{pmatrix} 1 & 0 \\\\ 0 & 1 \\end{pmatrix}")
+    assert scaled.kind == "matrix" and scaled.items[0].items[0].text == "(2)\\cdot(1)"
+    tuple_eq = parse_node("(x, y) = (1, 2)")
+    assert tuple_eq.kind == "eq" and tuple_eq.items[0].kind == "seq"
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold", "equal"),
+    [
+        ("2y = 4x + 2", "y = 2x + 1", True),  # a rescaled equation
+        ("x = \\frac{y - 1}{2}", "y = 2x + 1", True),  # solved for the other variable
+        ("2y = 2x + 1", "y = 2x + 1", False),
+        ("x=-1, y=2", "x = 2, y = -1", False),  # a system pairs names and values
+        ("y = 3", "x = 3", False),  # different names, different lines
+        ("m = 5", "m_{max} = 5", True),  # one quantity under two names
+        ("2ab \\le a^2 + b^2", "a^2 + b^2 \\geq 2ab", True),
+        ("a^2 + b^2 > 2ab", "a^2 + b^2 \\geq 2ab", False),
+        ("-x^2 \\ge -1", "x^2 \\le 1", True),  # scaled by a negative number, flipped
+        ("\\{2\\}", "2", True),
+        ("\\{(1,2), (3,4)\\}", "(3, 4), (1, 2)", True),
+        ("\\{1, 2\\}", "(1, 2)", False),
+    ],
+)
+def test_structural_equivalences(prediction, gold, equal):
+    assert math_equal(prediction, gold) == equal
