@@ -84,6 +84,7 @@ def clear_caches() -> None:
     equivalence._math_equal.cache_clear()
     structure.parse_node.cache_clear()
     symbolic.to_sympy.cache_clear()
+    symbolic.signature.cache_clear()
     latex_parse._parse_cached.cache_clear()
     units.split_quantity.cache_clear()
     units.parse_unit.cache_clear()

@@ -69,6 +69,7 @@ from luffy_jax.rewards.structure import (
 )
 from luffy_jax.rewards.symbolic import (
     constant_ratio,
+    may_be_equal,
     numeric,
     proves_equal,
     sympy_module,
@@ -203,13 +204,38 @@ def _flatten(node: Node) -> tuple[Node, ...]:
     return tuple(items)
 
 
+def _prefilter(p: Node, g: Node) -> bool:
+    """Cheap rejection of a list pair: two plain scalars (no decimal, which may round to a
+    decimal gold) whose values at a shared point differ cannot be proved equal."""
+    if p.kind != "scalar" or g.kind != "scalar" or "." in p.text or "." in g.text:
+        return True
+    return may_be_equal(p.text, g.text)
+
+
 def _unordered_equal(preds: tuple[Node, ...], golds: tuple[Node, ...]) -> bool:
+    """A one-to-one matching (greedy: equality is an equivalence) -- identical texts first,
+    then pairs that survive the cheap prefilter, so a long permuted list costs O(n) proofs."""
     if len(preds) != len(golds):
         return False
     remaining = list(golds)
+    unmatched = []
     for p in preds:
+        key = _compact(p.text) if p.kind == "scalar" else None
+        j = next(
+            (
+                j
+                for j, g in enumerate(remaining)
+                if key and g.kind == "scalar" and _compact(g.text) == key
+            ),
+            None,
+        )
+        if j is None:
+            unmatched.append(p)
+        else:
+            del remaining[j]
+    for p in unmatched:
         for j, g in enumerate(remaining):
-            if _nodes_equal(p, g, in_list=True):
+            if _prefilter(p, g) and _nodes_equal(p, g, in_list=True):
                 del remaining[j]
                 break
         else:

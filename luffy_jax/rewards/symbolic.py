@@ -22,6 +22,7 @@ import functools
 import logging
 import random
 import re
+import zlib
 
 from luffy_jax.rewards import guards
 from luffy_jax.rewards.latex_parse import Unsupported, parse_latex
@@ -172,6 +173,32 @@ def numerically_equal(a, b) -> bool | None:
             return False
         agreed += 1
     return True if agreed else None
+
+
+@functools.lru_cache(maxsize=8192)
+def signature(text: str) -> complex | None:
+    """The value of a scalar answer with each symbol at a fixed value derived from its name
+    (the same in every answer), or None. Used only to *skip* comparisons of list items whose
+    values differ; never to accept."""
+    expr = to_sympy(text)
+    if expr is None:
+        return None
+    sp = sympy_module()
+    point = {
+        s: sp.Rational(
+            113 + zlib.crc32(s.name.encode()) % 883, 101 + zlib.crc32(s.name[::-1].encode()) % 397
+        )
+        for s in expr.free_symbols
+    }
+    return numeric(expr, point)
+
+
+def may_be_equal(a: str, b: str) -> bool:
+    """False only when both signatures exist and differ (cheap rejection of list pairs)."""
+    va, vb = signature(a), signature(b)
+    if va is None or vb is None:
+        return True
+    return _close(va, vb, 1e-9)
 
 
 # ----------------------------------------------------------------------------- proofs

@@ -111,3 +111,12 @@ def test_tree_is_tame():
     assert not tree_is_tame(sp.exp(sp.exp(x)))
     assert not tree_is_tame(sp.Sum(x, (x, 1, 10**12)))
     assert not tree_is_tame(sp.Add(*[sp.Symbol(f"a{i}") for i in range(700)]))
+
+
+def test_signature_only_rejects():
+    from luffy_jax.rewards.symbolic import may_be_equal, signature
+
+    assert signature("x^2+1") == signature("1+x^{2}")  # the same point for the same name
+    assert may_be_equal("(x+1)^2", "x^2+2x+1")
+    assert not may_be_equal("x^2", "x^3")
+    assert may_be_equal("5 \\text{ cm}", "0.05 \\text{ m}")  # no signature: never rejected
