@@ -15,8 +15,9 @@ Grammar and readings (the same as latex2sympy's where both read a construction):
   latex2sympy); ``a^b`` right-associative, ``^`` taking a braced group or one token.
 * numbers are exact rationals (``0.5`` is ``1/2``); an integer written right before a numeric
   ``\\frac`` is a mixed number (``3\\frac{1}{2}`` = 7/2); two numbers side by side are refused.
-* letters are one-letter symbols (``mgh`` = m*g*h) with subscripts (``v_0``, ``m_{max}``); Greek
-  macros are symbols (``\\varepsilon`` = ``\\epsilon``); ``e`` is Euler's number, ``i`` the
+* letters are one-letter symbols (``mgh`` = m*g*h) with subscripts (``v_0``, ``m_{max}``),
+  primes (``x'``, ``x^{\\prime}``) and accents (``\\dot{x}_0``) in their names; Greek macros are
+  symbols (``\\varepsilon`` = ``\\epsilon``); ``e`` is Euler's number, ``i`` the
   imaginary unit, ``\\pi``, ``\\infty``; four or more letters in a row are text, not a product.
 * ``\\frac``, ``\\sqrt``, ``\\sqrt[n]`` (real odd roots of negative numbers), ``\\binom``,
   ``n!``, ``|x|``, ``\\lfloor``/``\\lceil``, and the functions ``\\sin`` ... ``\\arctan``,
@@ -59,6 +60,7 @@ _FUNCTIONS = {
     "cosh", "tanh", "coth", "ln", "log", "lg", "exp",
 }  # fmt: skip
 _WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}")
+_DECORATIONS = {"dot", "ddot", "bar", "hat", "vec", "tilde", "check", "breve"}
 _IGNORED_MACROS = {"mathstrut", "displaystyle", "limits", "nolimits"}
 _TOKEN_RE = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|\\(?P<macro>[a-zA-Z]+)|\\(?P<esc>[{}|,;!])|(?P<ch>\S))"
@@ -234,6 +236,18 @@ class _Parser:
             raise Unsupported("0 to a non-positive power")
         return sp.Pow(base, exponent)
 
+    def group_text(self) -> str:
+        """The raw tokens of a braced group (one level), joined."""
+        self.expect("{")
+        parts = []
+        while not self.at("}"):
+            kind, value = self.take()
+            if kind == "ch" and value == "{":
+                raise Unsupported("nested group")
+            parts.append("\\" + value if kind == "macro" else value)
+        self.take()
+        return "".join(parts)
+
     def group(self):
         self.expect("{")
         value = self.expr()
@@ -302,11 +316,19 @@ class _Parser:
 
     def letter(self, first: str):
         sp = self.sp
-        if first == "e" and not self.at("_"):
+        if first == "e" and not self.at("_") and not self.at("'"):
             return sp.E
-        if first == "i" and not self.at("_"):
+        if first == "i" and not self.at("_") and not self.at("'"):
             return sp.I
-        return sp.Symbol(first + self.subscript())
+        return sp.Symbol(first + self.subscript() + self.primes())
+
+    def primes(self) -> str:
+        """``x'`` / ``x''``: derivative marks are part of the name."""
+        marks = ""
+        while self.at("'"):
+            self.take()
+            marks += "'"
+        return marks
 
     def subscript(self) -> str:
         if not self.at("_"):
@@ -371,6 +393,11 @@ class _Parser:
             return sp.floor(inner) if name == "lfloor" else sp.ceiling(inner)
         if name in _FUNCTIONS:
             return self.function(name)
+        if name in _DECORATIONS:
+            inner = self.group_text()
+            if not re.fullmatch(r"\\?[A-Za-z]+", inner):
+                raise Unsupported(f"\\{name} of {inner!r}")
+            return sp.Symbol(f"{name}({inner.lstrip(chr(92))})" + self.subscript() + self.primes())
         if name in _GREEK_ALIASES:
             name = _GREEK_ALIASES[name]
         if name in _GREEK:
@@ -425,6 +452,9 @@ def parse_latex(text: str):
     return result
 
 
+_PRIME_RE = re.compile(r"\^\s*\{?\s*\\prime\s*\}?")
+
+
 @functools.lru_cache(maxsize=8192)
 def _parse_cached(text: str):
     if len(text) > guards.MAX_ANSWER_CHARS:
@@ -432,7 +462,7 @@ def _parse_cached(text: str):
     if _WORD_RE.search(text):
         return Unsupported("a word")  # four letters in a row are text, not a product
     try:
-        return _Parser(text).parse()
+        return _Parser(_PRIME_RE.sub("'", text)).parse()
     except Unsupported as exc:
         return exc
     except (RecursionError, ZeroDivisionError, OverflowError, MemoryError) as exc:

@@ -1,8 +1,8 @@
 """Sympy side of the judge: scalar answers to expressions, and *proofs* that two are equal.
 
 :func:`to_sympy` reads a normalised scalar with the fast parser (``latex_parse``) and falls
-back to ``latex2sympy2_extended`` (case-sensitive symbols) only for short texts that parser does
-not cover; both run only after ``guards.safe_for_sympy``, and the result must pass
+back to ``latex2sympy2_extended`` (case-sensitive symbols) only for short texts with one of the
+few functions that parser does not read (``FALLBACK_MACROS``: ``\\gcd``, ``\\max``, ...); both run only after ``guards.safe_for_sympy``, and the result must pass
 :func:`tree_is_tame`. Parses are cached, so a gold is parsed once per process.
 
 :func:`proves_equal` accepts an equality only when it is *proved*: identical canonical forms,
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 MAX_TREE_NODES = 600
 MAX_FALLBACK_CHARS = 120
+# the only macros sent to the (slow) ANTLR parser: functions the fast parser does not read
+FALLBACK_MACROS = ("\\gcd", "\\max", "\\min", "\\lcm", "\\arcsec", "\\arccsc", "\\operatorname")
 MAX_EXPAND_TERMS = 3_000
 MAX_SIMPLIFY_OPS = 18
 MAX_MINPOLY_OPS = 40
@@ -67,7 +69,7 @@ def _fallback(text: str):
     """latex2sympy for the constructions the fast parser refuses, on short texts only."""
     if (
         len(text) > MAX_FALLBACK_CHARS
-        or "\\" not in text
+        or not any(macro in text for macro in FALLBACK_MACROS)
         or re.search(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}", text)
         or any(m in text for m in ("\\sum", "\\prod", "\\int", "\\lim", "\\text", "\\begin"))
     ):

@@ -41,6 +41,8 @@ x, y, g, h, m, theta = sp.symbols("x y g h m theta")
         ("\\pi r^2", sp.pi * sp.Symbol("r") ** 2),
         ("\\infty", sp.oo),
         ("G M m", sp.Symbol("G") * sp.Symbol("M") * m),  # case kept: M is not m
+        ("y^{\\prime} + y", sp.Symbol("y'") + y),  # primes belong to the name
+        ("\\dot{x}_{0}", sp.Symbol("dot(x)_0")),
     ],
 )
 def test_parse(text, expected):
@@ -62,7 +64,7 @@ def test_parse(text, expected):
         "0^{-1}",
         "\\sum_{k=1}^{n} k",
         "1,2",
-        "x'",
+        "\\angle B",  # a macro outside the subset
         "(1",
         "a" * 500,
     ],
