@@ -148,13 +148,17 @@ def _close(a: complex, b: complex, rel: float = 1e-12) -> bool:
     return abs(a - b) <= max(rel * max(abs(a), abs(b)), 1e-25)
 
 
-def _points(symbols, count: int):
+def _points(symbols, count: int, integers: bool = False):
+    """Random rational points (and integer points, for step functions such as floor)."""
     sp = sympy_module()
     rng = random.Random(1234)
-    return [
+    points = [
         {s: sp.Rational(rng.randint(113, 997), rng.randint(101, 499)) for s in symbols}
         for _ in range(count)
     ]
+    if integers:
+        points += [{s: sp.Integer(rng.randint(-40, 40)) for s in symbols} for _ in range(4)]
+    return points
 
 
 def numerically_equal(a, b) -> bool | None:
@@ -166,8 +170,12 @@ def numerically_equal(a, b) -> bool | None:
         if va is None or vb is None:
             return None
         return _close(va, vb)
+    sp = sympy_module()
+    steps = a.has(sp.floor, sp.ceiling, sp.frac, sp.Abs) or b.has(
+        sp.floor, sp.ceiling, sp.frac, sp.Abs
+    )
     agreed = 0
-    for point in _points(symbols, _CHECK_POINTS):
+    for point in _points(symbols, _CHECK_POINTS, integers=steps):
         va, vb = numeric(a, point), numeric(b, point)
         if va is None or vb is None:
             continue
@@ -309,6 +317,16 @@ def _split_integer_logs(expr):
     return expr.xreplace(mapping) if mapping else expr
 
 
+_SIMPLIFY_FUNCTIONS = ("sin", "cos", "tan", "cot", "sec", "csc", "exp", "log", "asin", "acos",
+                       "atan", "sinh", "cosh", "tanh")  # fmt: skip
+
+
+def _simplify_is_bounded(expr) -> bool:
+    """``simplify`` only on elementary functions: on floor, Abs, Max, ... it can take seconds."""
+    sp = sympy_module()
+    return all(type(f).__name__ in _SIMPLIFY_FUNCTIONS for f in expr.atoms(sp.Function))
+
+
 def proves_zero(diff) -> bool:
     """Whether ``diff`` is proved to be identically 0 by an exact rewriting (module doc)."""
     sp = sympy_module()
@@ -348,7 +366,7 @@ def proves_zero(diff) -> bool:
                 x = sp.Dummy()
                 if sp.minimal_polynomial(diff, x) == x:
                     return True
-        if ops <= MAX_SIMPLIFY_OPS and sp.simplify(diff) == 0:
+        if ops <= MAX_SIMPLIFY_OPS and _simplify_is_bounded(diff) and sp.simplify(diff) == 0:
             return True
     except Exception:  # noqa: BLE001 -- a rewriting that fails proves nothing
         logger.debug("proof attempt failed", exc_info=True)

@@ -120,3 +120,14 @@ def test_signature_only_rejects():
     assert may_be_equal("(x+1)^2", "x^2+2x+1")
     assert not may_be_equal("x^2", "x^3")
     assert may_be_equal("5 \\text{ cm}", "0.05 \\text{ m}")  # no signature: never rejected
+
+
+def test_step_functions_are_checked_at_integers_and_not_simplified(monkeypatch):
+    a, b = _both("\\lfloor\\frac{2n-2}{5}\\rfloor", "\\lfloor\\frac{2n-1}{5}\\rfloor")
+    assert numerically_equal(a, b) is False  # they agree at the rational points, not at n = 1
+
+    def no_simplify(*args, **kwargs):
+        raise AssertionError("simplify called on a floor expression")
+
+    monkeypatch.setattr(sp, "simplify", no_simplify)
+    assert proves_zero(a - b + 0 * sp.Symbol("n")) is False
