@@ -156,8 +156,8 @@ def _points(symbols, count: int, integers: bool = False):
         {s: sp.Rational(rng.randint(113, 997), rng.randint(101, 499)) for s in symbols}
         for _ in range(count)
     ]
-    if integers:
-        points += [{s: sp.Integer(rng.randint(-40, 40)) for s in symbols} for _ in range(4)]
+    if integers:  # a run of consecutive integers catches differences of period <= 12
+        points += [{s: sp.Integer(k + 5 * i) for i, s in enumerate(symbols)} for k in range(-5, 7)]
     return points
 
 
