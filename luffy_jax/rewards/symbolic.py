@@ -253,17 +253,44 @@ def _as_generic(expr, extra: dict | None = None):
 
 
 def _numerator(expr):
-    """The expanded numerator of ``expr`` over a common denominator."""
+    """``expr`` times every denominator in it, expanded: a polynomial in the symbols, function
+    applications and radicals when the denominators clear (sympy merges equal bases), so it
+    is 0 exactly when ``expr`` is 0 wherever it is defined. (``together`` would do the same
+    through ``gcd_terms`` at several times the cost.)"""
     sp = sympy_module()
-    return sp.expand(sp.together(expr).as_numer_denom()[0])
+    denominators = {}
+    for power in expr.atoms(sp.Pow):
+        if power.exp.is_Rational and power.exp.is_negative:
+            base, exponent = power.base, -power.exp
+            if exponent.is_Integer:
+                denominators[base] = max(denominators.get(base, 0), int(exponent))
+            else:  # 1/sqrt(b): multiply by sqrt(b)
+                denominators[base**exponent] = max(denominators.get(base**exponent, 0), 1)
+    if not denominators:
+        return sp.expand(expr)
+    factor = sp.Mul(*[base**exponent for base, exponent in denominators.items()])
+    # term by term: each product merges its denominators with the factor's equal bases before
+    # anything is expanded (expanding the factor first would hide those bases)
+    terms = sp.Add.make_args(
+        sp.expand(
+            expr,
+            deep=False,
+            mul=True,
+            multinomial=False,
+            power_exp=False,
+            power_base=False,
+            log=False,
+        )  # fmt: skip
+    )
+    return sp.Add(*[sp.expand(term * factor) for term in terms])
 
 
 def _generic_atoms_zero(expr) -> bool:
-    """Zero as a rational function of its symbols and function applications, each of the
-    latter taken as an independent symbol (sound: an identity in free symbols holds for any
-    values of them, so in particular for the values of the applications)."""
-    replaced = _as_generic(expr)
-    return replaced is not None and _numerator(replaced) == 0
+    """Zero as a rational function of its symbols, function applications and radicals: the
+    numerator over a common denominator expands to 0. Exact algebra (sympy combines
+    ``sqrt(2)*sqrt(3)`` to ``sqrt(6)``); every other application is an independent atom, which
+    is sound: an identity in independent atoms holds for any values of them."""
+    return _numerator(expr) == 0
 
 
 def _trig_zero(expr) -> bool:
@@ -388,13 +415,26 @@ def constant_ratio(a, b):
     sp = sympy_module()
     if b == 0 or a == 0:
         return None
-    try:
-        ratio = sp.cancel(sp.together(a / b))
-    except Exception:  # noqa: BLE001
+    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    ratios = []
+    for point in _points(symbols, _CHECK_POINTS):
+        try:
+            vb = b.xreplace(point)
+            if vb == 0:
+                continue
+            ratios.append(a.xreplace(point) / vb)  # exact at rational points
+        except Exception:  # noqa: BLE001
+            return None
+    if not ratios:
         return None
-    if ratio.free_symbols or not ratio.is_number or ratio == 0 or ratio.has(sp.oo, sp.zoo, sp.nan):
+    ratio = ratios[0]
+    if not ratio.is_number or ratio == 0 or ratio.has(sp.oo, sp.zoo, sp.nan):
         return None
-    if proves_zero(a - ratio * b):
+    for other in ratios[1:]:  # quick rejection: the ratio changes from point to point
+        va, vb = numeric(ratio), numeric(other)
+        if va is None or vb is None or not _close(va, vb, 1e-10):
+            return None
+    if proves_zero(a - ratio * b):  # the candidate, proved over all values
         return ratio
     return None
 
