@@ -131,3 +131,18 @@ def test_step_functions_are_checked_at_integers_and_not_simplified(monkeypatch):
 
     monkeypatch.setattr(sp, "simplify", no_simplify)
     assert proves_zero(a - b + 0 * sp.Symbol("n")) is False
+
+
+def test_high_powers_do_not_look_equal_at_the_sample_points():
+    a, b = _both("(x^{50}+1)^2", "x^{100}-1")
+    assert numerically_equal(a, b) is False  # points on both sides of 1, not only large ones
+    assert not proves_zero(a - b)
+
+
+def test_a_nonzero_polynomial_stops_the_proof_early(monkeypatch):
+    def no_simplify(*args, **kwargs):
+        raise AssertionError("simplify called although expansion decided")
+
+    monkeypatch.setattr(sp, "simplify", no_simplify)
+    x = sp.Symbol("x")
+    assert proves_zero((x + 1) ** 3 - x**3 - 1) is False
