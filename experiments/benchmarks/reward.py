@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import importlib.util
 import json
 import os
@@ -197,8 +198,10 @@ def main() -> None:
     responses, golds, harness = load_rollouts(args.shared_data)
 
     start = time.perf_counter()
-    equivalence.warm_up()  # what every pool worker does before it reports ready
+    equivalence.warm_up()  # what every pool worker does before it reports ready ...
     warm_up_s = time.perf_counter() - start
+    gc.collect()
+    gc.freeze()  # ... and this (pool._worker_main), so no full collection lands on a case
 
     result: dict = {
         "benchmark": "reward",
