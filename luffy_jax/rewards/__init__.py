@@ -14,8 +14,16 @@ Public API:
   only state).
 
 Modules: ``extract`` (answer extraction), ``normalize`` (string canonicalisation, exact numbers),
+``structure`` (an answer's shape: lists, sets, tuples, intervals, equations, matrices),
 ``equivalence`` (the judge; its docstring lists every equivalence decided and why math-verify is
-not used underneath), ``guards`` (input limits), ``grader``, ``pool``.
+not used underneath), ``latex_parse`` (a fast LaTeX-to-sympy parser), ``symbolic`` (sympy
+expressions and proofs of equality), ``units`` (quantities with exact unit conversions),
+``realsets`` (intervals and inequalities as canonical sets of reals), ``guards`` (input limits),
+``grader``, ``pool``.
+
+The judge accepts an equivalence only when it is proved (exact arithmetic, exact unit factors,
+canonical sets, or a symbolic rewriting to 0); numbers alone only reject. Every step is bounded
+by the size of its input, so an ordinary answer never needs the pool's hard time limit.
 """
 
 from luffy_jax.rewards.config import RewardConfig, score_with

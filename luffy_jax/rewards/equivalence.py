@@ -5,32 +5,42 @@ accuracy on real golds -- it reads ``4.5e33`` as ``4.5*e*33``, compares numbers 
 decimals (so ``1/2^{99}`` equals ``1/2^{98}`` and ``1.414`` may pass for ``\\sqrt{2}``), strips
 unit letters that are physics symbols, accepts an answer found as "the last number" of a text,
 and relies on ``signal.alarm`` for time limits (main thread only). This judge therefore does its
-own extraction (``extract.py``), normalisation and structural comparison, and uses sympy only
-for scalar expressions. LaTeX is turned into sympy by ``latex2sympy2_extended`` (the ANTLR LaTeX
-parser math-verify is built on; pinned in requirements.txt, math-verify itself is not installed)
--- only after the guards in ``guards.py`` pass.
+own extraction (``extract.py``), normalisation, structural comparison and proofs; sympy sees
+only scalars, after the guards (``guards.py``), through a fast parser (``latex_parse.py``;
+``latex2sympy2_extended`` only as a bounded fallback, ``symbolic.py``).
+
+**False-positive discipline**: an equivalence is accepted only when it is *proved* -- exact
+arithmetic on rationals, exact unit factors, canonical sympy sets, or a symbolic rewriting that
+turns the difference into 0 (``symbolic.proves_zero``). Numerical agreement alone never accepts;
+it only rejects early.
 
 Decision procedure for two normalised answers (``normalize.normalize_answer``):
 
 1. Identical strings (spaces ignored) -> equal.
 2. Multiple choice: a gold that is one letter A-E (``C``, ``(C)``, ``\\text{(C)}``) equals a
    prediction that names the same letter (``C``, ``(C)``, ``C) 42``, ``\\textbf{C}``).
-3. Structure: both sides are parsed into a small tree: unions (``\\cup``), ``or``/``and``
-   lists, ``\\pm`` (``a \\pm b`` is the list ``a+b, a-b``), matrices (``pmatrix``/``bmatrix``),
-   sets ``\\{..\\}`` (order ignored), bracketed sequences ``(..)``/``[..)`` (tuples and
-   intervals: order and bracket kinds must match), bare comma lists (order ignored),
-   inequalities (``x > 3``, ``-1 < x \\leq 2``) turned into intervals, and equations. An
-   equation ``x = 3`` whose left side is a plain name (``x``, ``m_{max}``, ``f(n)``) is compared
-   by its right side with a non-equation; two equations are equal side by side, or when
-   ``lhs - rhs`` agree up to sign. A single-column matrix equals the same tuple.
-4. Scalars: percentages (``50%`` equals ``50`` and ``0.5``), a trailing unit word is dropped
-   when the other side is a plain number, base subscripts (``4343_6`` vs ``4343``), then plain
-   numbers are compared **exactly** as fractions (``0.5`` = ``\\frac12`` = ``50/100``,
-   ``4.5e33`` = ``4.5\\times10^{33}``, ``025`` = ``25``, ``142.0`` = ``142``; ``0.5`` !=
-   ``0.50001``). Otherwise both sides go to sympy (if ``guards.safe_for_sympy``) and are
-   compared at 40 significant digits (constants) or at three random points (expressions with
-   free symbols); the symbol ``i`` is the imaginary unit. A decimal in the *prediction* is taken
-   as the exact rational it writes, so an approximation of an exact gold is wrong
+3. Structure (``structure.parse_node``): lists, sets, tuples/intervals, matrices, equations,
+   inequalities.
+
+   * Equations: ``x = 3`` (left side a plain name, or ``(x, y) = (1, 2)``) is compared by its
+     right side with a non-equation. Two equations with the same plain name on the left compare
+     their right sides; otherwise they are equal when ``lhs - rhs`` of one is a nonzero
+     constant multiple of the other's (``2y = 4x + 2`` is ``y = 2x + 1``; ``x = 5`` is not
+     ``y = 5``). Systems are unordered lists of equations.
+   * Sets of reals (``realsets``): intervals, unions, ``and``/``or`` of inequalities,
+     ``|x| > 1``, ``x \\ne 3``, ``\\mathbb{R} \\setminus ...``, set-builder notation are compared
+     as exact sympy sets whenever one side is unambiguously such a set.
+   * Lists and sets ignore order (``\\pm`` is a list of two); tuples (``seq``) keep order and
+     bracket kinds; a column matrix equals the same tuple.
+   * Inequalities that are not intervals (``a^2 + b^2 \\geq 2ab``) are equal when their sides'
+     differences are a *positive* constant multiple of each other with the same strictness.
+4. Scalars: units (``units.split_quantity``) -- both sides with known units must have the same
+   dimension and agree after the exact conversion factor (``2.5 kJ`` = ``2500 J``, ``15 mm`` !=
+   ``15 cm``); a unit on one side only is dropped; percentages (``50%`` equals ``50`` and
+   ``0.5``); base subscripts (``4343_6`` vs ``4343``); plain numbers compared **exactly** as
+   fractions (``0.5`` = ``\\frac12``, ``4.5e33`` = ``4.5\\times10^{33}``; ``0.5`` != ``0.50001``).
+   Otherwise sympy: a proof of equality (``symbolic.proves_equal``). A decimal in the
+   *prediction* is the exact rational it writes, so an approximation of an exact gold is wrong
    (``1.414`` vs ``\\sqrt{2}``); an exact prediction for a decimal *gold* is right when it rounds
    to the gold at the gold's last written digit (``\\sqrt{2}`` for ``1.41``).
 5. Text answers compare case-insensitively with spaces and ``\\text`` removed.
@@ -38,205 +48,42 @@ Decision procedure for two normalised answers (``normalize.normalize_answer``):
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import math
-import random
 import re
+from fractions import Fraction
 
 from luffy_jax.rewards import guards
 from luffy_jax.rewards.extract import last_boxed
-from luffy_jax.rewards.normalize import UNIT_WORDS, Number, normalize_answer, parse_number
+from luffy_jax.rewards.normalize import Number, normalize_answer, parse_number
+from luffy_jax.rewards.realsets import interval_like, real_set, sets_equal
+from luffy_jax.rewards.structure import (
+    INEQ_RE,
+    Node,
+    is_name,
+    is_name_eq,
+    parse_node,
+    strip_name,
+    tuple_eq_as_list,
+)
+from luffy_jax.rewards.symbolic import (
+    constant_ratio,
+    may_be_equal,
+    numeric,
+    proves_equal,
+    sympy_module,
+    to_sympy,
+)
+from luffy_jax.rewards.symbolic import warm_up as _warm_up_symbolic
+from luffy_jax.rewards.units import split_quantity
 
 logger = logging.getLogger(__name__)
 
-_MAX_ITEMS = 24
-_MAX_DEPTH = 4
 _LETTER_GOLD_RE = re.compile(r"^\(?([A-Ea-e])\)?$")
 _LETTER_PRED_RE = re.compile(r"^(?:option|choice)?\s*\(?([A-Ea-e])\)?(?:$|[\s:.)])", re.IGNORECASE)
-_SIMPLE_LHS_RE = re.compile(
-    r"^[a-zA-Z](?:_\{?[a-zA-Z0-9 ,]*\}?)?'*(?:\([a-zA-Z, ]*\))?$|^\\[a-zA-Z]+(?:_\{?[a-zA-Z0-9]*\}?)?$"
-)
-_INEQ_RE = re.compile(r"\\leq|\\geq|<|>|\\ne(?![a-zA-Z])")
 _BASE_RE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d+)\}?$")
-_MATRIX_RE = re.compile(
-    r"^\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Node:
-    """One parsed answer. ``kind``: scalar | seq | set | list | matrix | eq | ineq.
-
-    ``text`` holds the scalar text; ``items`` the children (rows of a matrix are seqs);
-    ``brackets`` the opening/closing bracket of a seq."""
-
-    kind: str
-    text: str = ""
-    items: tuple[Node, ...] = ()
-    brackets: str = ""
-
-
-def _split_top(s: str, seps: tuple[str, ...]) -> list[str]:
-    """Split ``s`` at separators that are outside all brackets."""
-    parts, depth, start, i = [], 0, 0, 0
-    n = len(s)
-    while i < n:
-        ch = s[i]
-        if ch == "\\" and i + 1 < n and s[i + 1] in "{}":
-            depth += 1 if s[i + 1] == "{" else -1
-            i += 2
-            continue
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0:
-            for sep in seps:
-                if s.startswith(sep, i):
-                    parts.append(s[start:i])
-                    i += len(sep)
-                    start = i
-                    break
-            else:
-                i += 1
-                continue
-            continue
-        i += 1
-    parts.append(s[start:])
-    return [p.strip() for p in parts]
-
-
-def _enclosed(s: str, open_chars: str, close_chars: str) -> bool:
-    """Whether s[0] (one of open_chars) is closed exactly by s[-1] (one of close_chars)."""
-    if len(s) < 2 or s[0] not in open_chars or s[-1] not in close_chars:
-        return False
-    depth = 0
-    for i, ch in enumerate(s):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0 and i != len(s) - 1:
-                return False
-    return depth == 0
-
-
-def _ineq_to_interval(s: str) -> Node | None:
-    """``x > 3`` -> ``(3, \\infty)``, ``-1 < x \\leq 2`` -> ``(-1, 2]``; None otherwise."""
-    parts = re.split(r"(\\leq|\\geq|<|>)", s)
-    if len(parts) not in (3, 5):
-        return None
-    terms = [p.strip() for p in parts[0::2]]
-    ops = parts[1::2]
-    if not all(terms):
-        return None
-    if len(parts) == 3:
-        left, op, right = terms[0], ops[0], terms[1]
-        if _SIMPLE_LHS_RE.match(left) and not _SIMPLE_LHS_RE.match(right):
-            var, bound, op = left, right, op
-        elif _SIMPLE_LHS_RE.match(right):
-            var, bound = right, left
-            op = {"<": ">", ">": "<", "\\leq": "\\geq", "\\geq": "\\leq"}[op]
-        else:
-            return None
-        del var
-        if op in ("<", "\\leq"):
-            return Node(
-                "seq",
-                items=(Node("scalar", "-\\infty"), Node("scalar", bound)),
-                brackets="(" + (")" if op == "<" else "]"),
-            )
-        return Node(
-            "seq",
-            items=(Node("scalar", bound), Node("scalar", "\\infty")),
-            brackets=("(" if op == ">" else "[") + ")",
-        )
-    low, var, high = terms
-    if not _SIMPLE_LHS_RE.match(var):
-        return None
-    if ops[0] in ("<", "\\leq") and ops[1] in ("<", "\\leq"):
-        return Node(
-            "seq",
-            items=(Node("scalar", low), Node("scalar", high)),
-            brackets=("(" if ops[0] == "<" else "[") + (")" if ops[1] == "<" else "]"),
-        )
-    if ops[0] in (">", "\\geq") and ops[1] in (">", "\\geq"):
-        return Node(
-            "seq",
-            items=(Node("scalar", high), Node("scalar", low)),
-            brackets=("(" if ops[1] == ">" else "[") + (")" if ops[0] == ">" else "]"),
-        )
-    return None
-
-
-@functools.lru_cache(maxsize=8192)
-def parse_node(s: str, depth: int = 0) -> Node:
-    """Parse a normalised answer into a :class:`Node` tree (see the module docstring)."""
-    s = s.strip()
-    if depth >= _MAX_DEPTH or len(s) > guards.MAX_ANSWER_CHARS:
-        return Node("scalar", s)
-    parts = _split_top(s, ("\\cup",))
-    if len(parts) > 1 and len(parts) <= _MAX_ITEMS:
-        return Node("list", items=tuple(parse_node(p, depth + 1) for p in parts))
-    parts = [p for p in _split_top(s, (" or ", " and ", ";")) if p]
-    if len(parts) > 1 and len(parts) <= _MAX_ITEMS:
-        items = []
-        for p in parts:
-            sub = parse_node(p, depth + 1)
-            items.extend(sub.items if sub.kind == "list" else (sub,))
-        return Node("list", items=tuple(items))
-    m = _MATRIX_RE.match(s)
-    if m:
-        rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip()]
-        if 0 < len(rows) <= _MAX_ITEMS:
-            return Node(
-                "matrix",
-                items=tuple(
-                    Node(
-                        "seq",
-                        items=tuple(parse_node(c, depth + 1) for c in r.split("&")),
-                        brackets="()",
-                    )
-                    for r in rows
-                ),
-            )
-    if s.startswith("\\{") and s.endswith("\\}"):
-        inner = s[2:-2]
-        parts = _split_top(inner, (",",))
-        if len(parts) <= _MAX_ITEMS:
-            return Node("set", items=tuple(parse_node(p, depth + 1) for p in parts if p))
-    if _enclosed(s, "([", ")]"):
-        parts = _split_top(s[1:-1], (",",))
-        if len(parts) == 1:
-            if s[0] == "(" and s[-1] == ")":
-                return parse_node(s[1:-1], depth + 1)
-        elif len(parts) <= _MAX_ITEMS:
-            return Node(
-                "seq", items=tuple(parse_node(p, depth + 1) for p in parts), brackets=s[0] + s[-1]
-            )
-    parts = _split_top(s, (",",))
-    if len(parts) > 1 and len(parts) <= _MAX_ITEMS and all(parts):
-        return Node("list", items=tuple(parse_node(p, depth + 1) for p in parts))
-    pm = _split_top(s, ("\\pm", "\\mp"))
-    if len(pm) == 2 and pm[1]:
-        a, b = pm
-        if a:
-            return Node("list", items=(Node("scalar", f"{a}+{b}"), Node("scalar", f"{a}-({b})")))
-        return Node("list", items=(Node("scalar", b), Node("scalar", f"-({b})")))
-    if _INEQ_RE.search(s):
-        interval = _ineq_to_interval(s)
-        if interval is not None:
-            return interval
-        return Node("ineq", s)
-    if "=" in s:
-        sides = _split_top(s, ("=",))
-        if len(sides) >= 2 and sides[0] and sides[-1]:
-            return Node(
-                "eq", items=(parse_node(sides[0], depth + 1), parse_node(sides[-1], depth + 1))
-            )
-    return Node("scalar", s)
+_OPS_RE = re.compile(r"(\\leq|\\geq|<|>)")
 
 
 # ----------------------------------------------------------------------------- scalars
@@ -251,125 +98,14 @@ def _text_key(s: str) -> str:
     return re.sub(r"[\s{}\\]", "", s).lower()
 
 
-def _strip_unit(s: str) -> str:
-    """Drop a trailing plain unit word (``5 cm`` -> ``5``)."""
-    m = re.match(r"^(.*?\S)\s+([a-zA-Z]+)(?:\s*/\s*[a-zA-Z]+)?(?:\^\{?-?\d\}?)?$", s)
-    if m and m.group(1) and (m.group(2) in UNIT_WORDS or len(m.group(2)) >= 2):
-        return m.group(1).strip()
-    return s
+def _is_text(s: str) -> bool:
+    """A word answer (``\\text{East}``, ``Evelyn``), compared without case."""
+    plain = re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", s).strip()
+    return re.fullmatch(r"[A-Za-z][A-Za-z .,'-]*", plain) is not None and len(plain) >= 2
 
 
-@functools.lru_cache(maxsize=8192)
-def _to_sympy(s: str):
-    """Sympy expression for a scalar answer, or None when unsafe or unparsable."""
-    if not s or not guards.safe_for_sympy(s):
-        return None
-    import sympy  # imported here, not in the try: a missing parser must fail loudly
-    from latex2sympy2_extended import latex2sympy
-
-    try:
-        expr = latex2sympy(s)
-        if not isinstance(expr, sympy.Expr):
-            return None
-        symbol_i = sympy.Symbol("i")
-        if symbol_i in expr.free_symbols:
-            expr = expr.subs(symbol_i, sympy.I)
-        if not _tree_is_tame(expr):
-            return None
-        floats = expr.atoms(sympy.Float)
-        if floats:
-            expr = expr.xreplace({f: sympy.Rational(str(f)) for f in floats})
-        return expr
-    except Exception:  # noqa: BLE001 -- any parser failure means "not parsable"
-        return None
-
-
-_MAX_TREE_NODES = 600
-
-
-def _tree_is_tame(expr) -> bool:
-    """Reject sympy trees whose numeric evaluation could blow up: too many nodes, or an
-    exponential whose exponent holds another exponential, a symbolic power or a factorial
-    (``exp(exp(exp(100)))``, ``e^{e^{x}}``)."""
-    import sympy
-
-    nodes = 0
-    for node in sympy.preorder_traversal(expr):
-        nodes += 1
-        if nodes > _MAX_TREE_NODES:
-            return False
-        exponent = None
-        if isinstance(node, sympy.exp):
-            exponent = node.args[0]
-        elif isinstance(node, sympy.Pow) and not node.exp.is_Number:
-            exponent = node.exp
-        if exponent is None:
-            continue
-        for sub in sympy.preorder_traversal(exponent):
-            if isinstance(sub, (sympy.exp, sympy.factorial, sympy.gamma, sympy.factorial2)):
-                return False
-            if isinstance(sub, sympy.Pow) and not sub.exp.is_Number:
-                return False
-            if isinstance(sub, sympy.Integer) and abs(sub) > 10**6:
-                return False
-    return True
-
-
-def _numeric(expr, subs=None):
-    import sympy
-
-    try:
-        value = expr.evalf(40, subs=subs, maxn=200) if subs else expr.evalf(40, maxn=200)
-        value = complex(value)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError, sympy.SympifyError):
-        return None
-    except Exception:  # noqa: BLE001 -- sympy raises assorted errors on odd inputs
-        return None
-    if value != value or abs(value) == float("inf"):
-        return None
-    return value
-
-
-def _close(a: complex, b: complex, rel: float) -> bool:
-    """Relative closeness (absolute only below 1e-30, i.e. evaluation noise around zero)."""
-    return abs(a - b) <= max(rel * max(abs(a), abs(b)), 1e-30)
-
-
-def _sympy_equal(pred: str, gold: str, gold_number: Number | None) -> bool:
-    ep, eg = _to_sympy(pred), _to_sympy(gold)
-    if ep is None or eg is None:
-        return False
-    symbols = sorted(ep.free_symbols | eg.free_symbols, key=lambda x: x.name)
-    if len(symbols) > 8:
-        return False
-    if not symbols:
-        try:
-            if (ep - eg) == 0:
-                return True
-        except Exception:  # noqa: BLE001
-            pass
-        vp, vg = _numeric(ep), _numeric(eg)
-        if vp is None or vg is None:
-            return False
-        if _close(vp, vg, 1e-20):
-            return True
-        # an exact prediction for a decimal gold: right when it rounds to the gold
-        if abs(vp.imag) < 1e-12 and gold_number is not None:
-            return _rounds_to_gold(vp.real, _has_decimal(pred), gold_number)
-        return False
-    if set(ep.free_symbols) != set(eg.free_symbols):
-        return False
-    rng = random.Random(1234)
-    agree = 0
-    for _ in range(4):
-        subs = {sym: sympyify_rational(rng) for sym in symbols}
-        vp, vg = _numeric(ep, subs), _numeric(eg, subs)
-        if vp is None or vg is None:
-            continue
-        if not _close(vp, vg, 1e-10):
-            return False
-        agree += 1
-    return agree >= 2
+def _has_decimal(s: str) -> bool:
+    return re.search(r"\d\.\d|(?<!\d)\.\d", s) is not None
 
 
 def _rounds_to_gold(pred_value: float, pred_is_decimal: bool, gold: Number) -> bool:
@@ -385,64 +121,121 @@ def _rounds_to_gold(pred_value: float, pred_is_decimal: bool, gold: Number) -> b
     return abs(pred_value - float(gold.value)) <= half_ulp * (1 + 1e-9)
 
 
-def sympyify_rational(rng: random.Random):
-    import sympy
+def _sympy_equal(pred: str, gold: str, gold_number: Number | None, scale: Fraction) -> bool:
+    ep, eg = to_sympy(pred), to_sympy(gold)
+    if ep is None or eg is None:
+        return False
+    if scale != 1:
+        ep = ep * sympy_module().Rational(scale.numerator, scale.denominator)
+    if proves_equal(ep, eg):
+        return True
+    if not ep.free_symbols and not eg.free_symbols and gold_number is not None:
+        # an exact prediction for a decimal gold: right when it rounds to the gold
+        value = numeric(ep)
+        if value is not None and abs(value.imag) < 1e-12:
+            return _rounds_to_gold(value.real, _has_decimal(pred), gold_number)
+    return False
 
-    return sympy.Rational(rng.randint(113, 997), rng.randint(101, 499))
 
-
-def _has_decimal(s: str) -> bool:
-    return re.search(r"\d\.\d|(?<!\d)\.\d", s) is not None
-
-
-def _scalar_equal(pred: str, gold: str) -> bool:
-    if _compact(pred) == _compact(gold):
+def _value_equal(pred: str, gold: str, scale: Fraction = Fraction(1)) -> bool:
+    """Two unit-free scalars, the prediction multiplied by ``scale`` (a unit conversion)."""
+    if scale == 1 and _compact(pred) == _compact(gold):
         return True
     if not pred or not gold:
         return False
     if "%" in pred or "%" in gold:
         p, g = pred.replace("%", "").strip(), gold.replace("%", "").strip()
-        if _scalar_equal(p, g):
+        if _value_equal(p, g, scale):
             return True
-        pn, gn = parse_number(p), parse_number(g)
-        if pn is not None and gn is not None:
-            if "%" in gold and "%" not in pred and pn.value == gn.value / 100:
-                return True
-            if "%" in pred and "%" not in gold and pn.value / 100 == gn.value:
-                return True
-        return False
+        if "%" in pred and "%" in gold:
+            return False
+        ep, eg = to_sympy(p), to_sympy(g)
+        if ep is None or eg is None:
+            pn, gn = parse_number(p), parse_number(g)
+            if pn is None or gn is None:
+                return False
+            pv, gv = pn.value * scale, gn.value
+            return pv == gv / 100 if "%" in gold else pv / 100 == gv
+        sp = sympy_module()
+        ep = ep * sp.Rational(scale.numerator, scale.denominator)
+        return proves_equal(ep, eg / 100) if "%" in gold else proves_equal(ep / 100, eg)
     pn, gn = parse_number(pred), parse_number(gold)
-    if pn is None and gn is not None:
-        stripped = _strip_unit(pred)
-        if stripped != pred:
-            return _scalar_equal(stripped, gold)
-    if gn is None and pn is not None:
-        stripped = _strip_unit(gold)
-        if stripped != gold:
-            return _scalar_equal(pred, stripped)
     if pn is not None and gn is not None:
-        if pn.value == gn.value:
+        if pn.value * scale == gn.value:
             return True
         written_as_decimal = pn.ulp_exp is not None or "overline" in pred
-        return _rounds_to_gold(float(pn.value), written_as_decimal, gn)
+        return _rounds_to_gold(float(pn.value * scale), written_as_decimal, gn)
     mb = _BASE_RE.match(gold)
-    if mb and not mb.group(1).isalpha():
+    if mb and not mb.group(1).isalpha() and scale == 1:
         return _compact(pred) in (mb.group(1), _compact(gold))
-    if _text_key(pred) == _text_key(gold) and re.search(r"[a-zA-Z]{2,}", _text_key(gold)):
+    if scale == 1 and _is_text(pred) and _is_text(gold) and _text_key(pred) == _text_key(gold):
         return True
-    return _sympy_equal(pred, gold, gn)
+    return _sympy_equal(pred, gold, gn, scale)
+
+
+def _scalar_equal(pred: str, gold: str) -> bool:
+    if _compact(pred) == _compact(gold):
+        return True
+    pv, pu = split_quantity(pred)
+    gv, gu = split_quantity(gold)
+    if pu is None and gu is None:
+        return _value_equal(pred, gold)
+    ratio = (pu.scale if pu else Fraction(1)) / (gu.scale if gu else Fraction(1))
+    p_dim = pu is not None and not pu.ignored and not pu.dimensionless
+    g_dim = gu is not None and not gu.ignored and not gu.dimensionless
+    if p_dim and g_dim:
+        if pu.dim != gu.dim:
+            return False
+        ratio *= pu.factor / gu.factor
+    # a unit on one side only is dropped (the gold's unit is assumed); scale words still count
+    return _value_equal(pv, gv, ratio)
 
 
 # ----------------------------------------------------------------------------- structure
 
 
+def _flatten(node: Node) -> tuple[Node, ...]:
+    items: list[Node] = []
+    for item in node.items:
+        if item.kind == "list":
+            items.extend(_flatten(item))
+        else:
+            items.append(item)
+    return tuple(items)
+
+
+def _prefilter(p: Node, g: Node) -> bool:
+    """Cheap rejection of a list pair: two plain scalars (no decimal, which may round to a
+    decimal gold) whose values at a shared point differ cannot be proved equal."""
+    if p.kind != "scalar" or g.kind != "scalar" or "." in p.text or "." in g.text:
+        return True
+    return may_be_equal(p.text, g.text)
+
+
 def _unordered_equal(preds: tuple[Node, ...], golds: tuple[Node, ...]) -> bool:
+    """A one-to-one matching (greedy: equality is an equivalence) -- identical texts first,
+    then pairs that survive the cheap prefilter, so a long permuted list costs O(n) proofs."""
     if len(preds) != len(golds):
         return False
     remaining = list(golds)
+    unmatched = []
     for p in preds:
+        key = _compact(p.text) if p.kind == "scalar" else None
+        j = next(
+            (
+                j
+                for j, g in enumerate(remaining)
+                if key and g.kind == "scalar" and _compact(g.text) == key
+            ),
+            None,
+        )
+        if j is None:
+            unmatched.append(p)
+        else:
+            del remaining[j]
+    for p in unmatched:
         for j, g in enumerate(remaining):
-            if _nodes_equal(p, g):
+            if _prefilter(p, g) and _nodes_equal(p, g, in_list=True):
                 del remaining[j]
                 break
         else:
@@ -450,78 +243,71 @@ def _unordered_equal(preds: tuple[Node, ...], golds: tuple[Node, ...]) -> bool:
     return True
 
 
-def _strip_simple_lhs(node: Node) -> Node:
-    if (
-        node.kind == "eq"
-        and node.items[0].kind == "scalar"
-        and _SIMPLE_LHS_RE.match(node.items[0].text)
-    ):
-        return node.items[1]
-    return node
+def _eq_sides(node: Node):
+    """``lhs - rhs`` of a scalar equation as sympy, or None."""
+    lhs, rhs = node.items
+    if lhs.kind != "scalar" or rhs.kind != "scalar":
+        return None
+    left, right = to_sympy(lhs.text), to_sympy(rhs.text)
+    if left is None or right is None:
+        return None
+    return left - right
 
 
-def _nodes_equal(pred: Node, gold: Node) -> bool:
-    if pred.kind == "eq" and gold.kind != "eq":
-        return (
-            _nodes_equal(_strip_simple_lhs(pred), gold)
-            if _strip_simple_lhs(pred) is not pred
-            else False
-        )
-    if gold.kind == "eq" and pred.kind != "eq":
-        stripped = _strip_simple_lhs(gold)
-        return _nodes_equal(pred, stripped) if stripped is not gold else False
-    if pred.kind in ("list", "set") and gold.kind in ("list", "set"):
-        p_items = tuple(_strip_simple_lhs(n) if not _any_eq(gold) else n for n in pred.items)
-        g_items = tuple(_strip_simple_lhs(n) if not _any_eq(pred) else n for n in gold.items)
-        return _unordered_equal(p_items, g_items)
-    if pred.kind == "list" and gold.kind == "seq" and gold.brackets == "()":
-        if all(_is_name_eq(n) for n in pred.items) and len(pred.items) == len(gold.items):
-            return all(_nodes_equal(p.items[1], g) for p, g in zip(pred.items, gold.items))
-    if gold.kind == "list" and pred.kind == "seq" and pred.brackets == "()":
-        if all(_is_name_eq(n) for n in gold.items) and len(pred.items) == len(gold.items):
-            return all(_nodes_equal(p, g.items[1]) for p, g in zip(pred.items, gold.items))
-    if pred.kind == "seq" and gold.kind == "seq":
-        if len(pred.items) != len(gold.items):
-            return False
-        if pred.brackets != gold.brackets:
-            return False
-        return all(_nodes_equal(p, g) for p, g in zip(pred.items, gold.items))
-    if pred.kind == "matrix" or gold.kind == "matrix":
-        return _matrix_equal(pred, gold)
-    if pred.kind == "eq" and gold.kind == "eq":
-        (pl, pr), (gl, gr) = pred.items, gold.items
-        if _is_name(pl) and _is_name(gl):
+def _mentions(node: Node, names: tuple[str, ...]) -> bool:
+    """Whether the scalar ``node`` uses one of the symbols ``names`` (unparsable: assume so)."""
+    if node.kind != "scalar":
+        return True
+    expr = to_sympy(node.text)
+    if expr is None:
+        return True
+    return any(sym.name in names for sym in expr.free_symbols)
+
+
+def _equations_equal(pred: Node, gold: Node, in_list: bool = False) -> bool:
+    (pl, pr), (gl, gr) = pred.items, gold.items
+    if is_name(pl) and is_name(gl):
+        if _compact(pl.text) == _compact(gl.text):
             return _nodes_equal(pr, gr)
-        if _nodes_equal(pl, gl) and _nodes_equal(pr, gr):
-            return True
-        if _nodes_equal(pl, gr) and _nodes_equal(pr, gl):
-            return True
-        if all(n.kind == "scalar" for n in (pl, pr, gl, gr)):
-            diff_p = f"{pl.text}-({pr.text})"
-            return _scalar_equal(diff_p, f"{gl.text}-({gr.text})") or _scalar_equal(
-                diff_p, f"{gr.text}-({gl.text})"
-            )
+        # one named quantity under two names (m vs m_{max}): the values decide -- but only for
+        # names with the same letter, not in a system (where names pair the values), and not
+        # when a right side uses the names
+        names = tuple(_compact(n.text).replace("\\", "") for n in (pl, gl))
+        same_base = names[0][:1] == names[1][:1]  # m and m_{max}; never x and y
+        if same_base and not in_list and not _mentions(pr, names) and not _mentions(gr, names):
+            return _nodes_equal(pr, gr)
+    if _nodes_equal(pl, gl) and _nodes_equal(pr, gr):
+        return True
+    if _nodes_equal(pl, gr) and _nodes_equal(pr, gl):
+        return True
+    dp, dg = _eq_sides(pred), _eq_sides(gold)
+    if dp is None or dg is None:
         return False
-    if pred.kind == "ineq" and gold.kind == "ineq":
-        return _compact(pred.text) == _compact(gold.text)
-    if pred.kind == "scalar" and gold.kind == "scalar":
-        return _scalar_equal(pred.text, gold.text)
-    if pred.kind == "list" and gold.kind != "list" and len(pred.items) > 1:
-        # several different answers for one gold: a hedge, wrong; the same answer repeated is fine
-        return all(_nodes_equal(p, gold) for p in pred.items)
-    return False
+    return constant_ratio(dp, dg) is not None
 
 
-def _is_name(node: Node) -> bool:
-    return node.kind == "scalar" and _SIMPLE_LHS_RE.match(node.text) is not None
+def _ineq_difference(text: str):
+    """(``big - small`` as sympy, strict) for a one-operator inequality, or None."""
+    parts = _OPS_RE.split(text)
+    if len(parts) != 3:
+        return None
+    left, op, right = parts
+    a, b = to_sympy(left.strip()), to_sympy(right.strip())
+    if a is None or b is None:
+        return None
+    if op in (">", "\\geq"):
+        return a - b, op == ">"
+    return b - a, op == "<"
 
 
-def _is_name_eq(node: Node) -> bool:
-    return node.kind == "eq" and _is_name(node.items[0])
-
-
-def _any_eq(node: Node) -> bool:
-    return any(n.kind == "eq" for n in node.items)
+def _ineqs_equal(pred: Node, gold: Node) -> bool:
+    if _compact(pred.text) == _compact(gold.text):
+        return True
+    dp, dg = _ineq_difference(pred.text), _ineq_difference(gold.text)
+    if dp is None or dg is None or dp[1] != dg[1]:
+        return False
+    ratio = constant_ratio(dp[0], dg[0])
+    return ratio is not None and ratio.is_positive is True
 
 
 def _matrix_equal(pred: Node, gold: Node) -> bool:
@@ -550,15 +336,109 @@ def _matrix_equal(pred: Node, gold: Node) -> bool:
     return all(_nodes_equal(p, g) for p, g in zip(ip, ig))
 
 
+def _sets_of_reals_equal(pred: Node, gold: Node) -> bool | None:
+    """Compare as sets of reals when one side is unambiguously one; None when not applicable."""
+    if not (interval_like(pred) or interval_like(gold)):
+        return None
+    if pred.kind == "seq" and gold.kind == "seq" and pred.brackets == gold.brackets:
+        if len(pred.items) == len(gold.items) and all(
+            _nodes_equal(p, g) for p, g in zip(pred.items, gold.items)
+        ):
+            return True
+    sp_, sg = real_set(pred), real_set(gold)
+    if sp_ is None or sg is None:
+        return None
+    return sets_equal(sp_, sg)
+
+
+def _nodes_equal(pred: Node, gold: Node, in_list: bool = False) -> bool:
+    if pred.kind == "eq" and gold.kind == "eq":
+        return _equations_equal(pred, gold, in_list)
+    if pred.kind == "eq" and gold.kind == "set" and len(gold.items) == 1:
+        return _nodes_equal(pred, gold.items[0], in_list)
+    if pred.kind == "eq":
+        as_list = tuple_eq_as_list(pred)
+        if as_list is not None and gold.kind == "list" and all(is_name_eq(n) for n in gold.items):
+            return _nodes_equal(as_list, gold)
+        stripped = strip_name(pred)
+        return _nodes_equal(stripped, gold) if stripped is not pred else False
+    if gold.kind == "eq":
+        as_list = tuple_eq_as_list(gold)
+        if as_list is not None and pred.kind == "list" and all(is_name_eq(n) for n in pred.items):
+            return _nodes_equal(pred, as_list)
+        stripped = strip_name(gold)
+        return _nodes_equal(pred, stripped) if stripped is not gold else False
+    as_sets = _sets_of_reals_equal(pred, gold)
+    if as_sets is not None:
+        return as_sets
+    # a one-element set is its element: {2} and x = 2
+    if gold.kind == "set" and len(gold.items) == 1 and pred.kind not in ("list", "set"):
+        return _nodes_equal(pred, gold.items[0], in_list)
+    if pred.kind == "set" and len(pred.items) == 1 and gold.kind not in ("list", "set"):
+        return _nodes_equal(pred.items[0], gold, in_list)
+    if pred.kind in ("list", "set") and gold.kind in ("list", "set"):
+        p_items, g_items = _flatten(pred), _flatten(gold)
+        p_eqs = any(n.kind == "eq" for n in p_items)
+        g_eqs = any(n.kind == "eq" for n in g_items)
+        if p_eqs and not g_eqs:
+            p_items = tuple(strip_name(n) for n in p_items)
+        if g_eqs and not p_eqs:
+            g_items = tuple(strip_name(n) for n in g_items)
+        return _unordered_equal(p_items, g_items)
+    if pred.kind == "list" and gold.kind == "seq" and gold.brackets == "()":
+        if all(is_name_eq(n) for n in pred.items) and len(pred.items) == len(gold.items):
+            return all(_nodes_equal(p.items[1], g) for p, g in zip(pred.items, gold.items))
+    if gold.kind == "list" and pred.kind == "seq" and pred.brackets == "()":
+        if all(is_name_eq(n) for n in gold.items) and len(pred.items) == len(gold.items):
+            return all(_nodes_equal(p, g.items[1]) for p, g in zip(pred.items, gold.items))
+    if pred.kind == "seq" and gold.kind == "seq":
+        if len(pred.items) != len(gold.items) or pred.brackets != gold.brackets:
+            return False
+        return all(_nodes_equal(p, g) for p, g in zip(pred.items, gold.items))
+    if pred.kind == "matrix" or gold.kind == "matrix":
+        return _matrix_equal(pred, gold)
+    if pred.kind == "ineq" and gold.kind == "ineq":
+        return _ineqs_equal(pred, gold)
+    if pred.kind == "scalar" and gold.kind == "scalar":
+        return _scalar_equal(pred.text, gold.text)
+    if pred.kind == "list" and gold.kind != "list" and len(pred.items) > 1:
+        # several different answers for one gold: a hedge, wrong; the same answer repeated is fine
+        return all(_nodes_equal(p, gold) for p in pred.items)
+    return False
+
+
 def _choice_letter(s: str) -> str | None:
     s = re.sub(r"\\text(?:bf)?\s*\{([^{}]*)\}", r"\1", s).strip()
     m = _LETTER_PRED_RE.match(s)
     return m.group(1).upper() if m else None
 
 
+# one pair per proof path, so a worker's first real answers do not pay for sympy's lazy
+# imports and caches (the first expand_log, minimal_polynomial, trig expansion, ...)
+_WARM_UP_PAIRS = (
+    ("\\frac{1}{x-1}+\\frac{1}{x+1}", "\\frac{2x}{x^2-1}"),
+    ("\\ln 2 + \\ln 3", "\\ln 6"),
+    ("1 - 2\\sin^2 x", "\\cos 2x"),
+    ("\\frac{2\\tan x}{1-\\tan^2 x}", "\\tan 2x"),
+    ("\\sqrt{3+2\\sqrt{2}}", "1+\\sqrt{2}"),
+    ("\\frac{2}{3+\\sqrt{5}}", "\\frac{3-\\sqrt{5}}{2}"),
+    ("(e^x)^2", "e^{2x}"),
+    ("\\binom{n+1}{2}", "\\frac{n(n+1)}{2}"),
+    ("x \\ne 3", "(-\\infty, 3) \\cup (3, \\infty)"),
+    ("|x| \\ge 2", "(-\\infty, -2] \\cup [2, \\infty)"),
+    ("2y = 4x + 2", "y = 2x + 1"),
+    ("2ab \\le a^2 + b^2", "a^2 + b^2 \\geq 2ab"),
+    ("2.5 \\text{ kJ}", "2500 \\text{ J}"),
+    ("\\$1,200", "1200"),
+    ("\\frac{\\sqrt{2}}{2}", "0.71"),
+)
+
+
 def warm_up() -> None:
-    """Import sympy and the LaTeX parser and parse one expression (worker start-up)."""
-    _to_sympy.__wrapped__("\\frac{\\sqrt{2}}{2}+x")
+    """Import sympy and the LaTeX parsers and run every proof path once (worker start-up)."""
+    _warm_up_symbolic()
+    for prediction, gold in _WARM_UP_PAIRS:
+        _math_equal.__wrapped__(prediction, gold)
 
 
 def math_equal(prediction: str, gold: str) -> bool:
@@ -595,4 +475,4 @@ def _math_equal(prediction: str, gold: str) -> bool:
     return _nodes_equal(parse_node(pred), parse_node(gold_n))
 
 
-__all__ = ["Node", "math_equal", "parse_node"]
+__all__ = ["INEQ_RE", "Node", "math_equal", "parse_node"]

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+from luffy_jax.rewards.units import parse_unit
+
 THINK_CLOSE = "</think>"
 SPECIAL_TOKEN_RE = re.compile(r"<\|[a-z_]+\|>")
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*")
@@ -146,11 +148,13 @@ def final_expression(text: str) -> str | None:
                 break
             block.insert(0, ln)
         last_line = "\\[" + " ".join(block) + "\\]"
-    spans = [
-        next(g for g in m.groups() if g is not None) for m in _MATH_SPAN_RE.finditer(last_line)
-    ]
-    if spans:
-        candidate = spans[-1]
+    matches = list(_MATH_SPAN_RE.finditer(last_line))
+    if matches:
+        candidate = next(g for g in matches[-1].groups() if g is not None)
+        # "The remainder when $2^{10}$ is divided by 7 is 2.": the value follows the span
+        after = _value_after_copula(last_line[matches[-1].end() :])
+        if after is not None:
+            return after
     else:
         m = re.search(r"=\s*([^=]+?)\s*\.?\s*$", last_line)
         if not m:
@@ -171,13 +175,96 @@ def extract_answer(text: str) -> str | None:
     phrase = answer_phrase(text)
     if phrase is not None:
         return phrase
+    headed = headed_answer(text)
+    if headed is not None:
+        return headed
     final = final_expression(text)
     if final is not None:
         return final
     concluded = concluding_statement(text)
     if concluded is not None:
         return concluded
+    stated = stated_value(text)
+    if stated is not None:
+        return stated
     return bare_answer(text)
+
+
+_HEADING_RE = re.compile(r"^[\s#*_:>-]*(?:final\s+answer|answer)[\s*_:.]*$", re.IGNORECASE)
+_BARE_LINE_RE = re.compile(r"^[\s*]*(?:\$+|\\\(|\\\[)?\s*(.+?)\s*(?:\$+|\\\)|\\\])?[\s*.]*$")
+
+
+def headed_answer(text: str) -> str | None:
+    """A short last line right under an answer heading (``**Final Answer**`` / ``Answer:``)."""
+    lines = [ln for ln in text.strip().splitlines()[-3:] if ln.strip()]
+    if len(lines) < 2 or not _HEADING_RE.match(lines[-2]):
+        return None
+    m = _BARE_LINE_RE.match(lines[-1])
+    if not m or len(m.group(1)) > 80:
+        return None
+    candidate = m.group(1).strip()
+    if re.search(r"(?<!\\)\b[a-zA-Z]{4,}", candidate):
+        return None  # a sentence, not an answer
+    return candidate or None
+
+
+_COPULA_RE = re.compile(r"\b(?:is|are|equals|was|be|takes|costs|weighs)\b|=")
+_LAST_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def stated_value(text: str, window: int = 400) -> str | None:
+    """The value stated by the text's last sentence, ``The probability is 0.75.`` -> ``0.75``:
+    the math span, or the only number (with up to three unit words), after its last
+    ``is``/``are``/``equals``/``=``/``takes``/``costs``/``weighs``."""
+    tail = text.strip()[-window:]
+    sentences = [s for s in _LAST_SENTENCE_SPLIT_RE.split(tail) if s.strip()]
+    if not sentences or len(sentences[-1]) > 200:
+        return None
+    parts = _COPULA_RE.split(sentences[-1])
+    if len(parts) < 2:
+        return _lone_quantity(sentences[-1])
+    after = parts[-1]
+    span = _MATH_SPAN_RE.search(after)
+    if span:
+        return next(g for g in span.groups() if g is not None).strip()
+    return _plain_value(after)
+
+
+_HEDGE_RE = re.compile(r"^\s*(?:,|;|or\b|and\b|to\b|-|/)\s*-?\$?\d")
+
+
+def _plain_value(text: str) -> str | None:
+    """The first number (with up to three unit words) in ``text``, unless a second one is
+    offered as an alternative right after it (``5 or 6``, ``5, 6``: a hedge or a list)."""
+    number = VALUE_WITH_UNIT_RE.search(text)
+    if number is None or _HEDGE_RE.match(text[number.end() :]):
+        return None
+    return number.group(0).strip()
+
+
+def _value_after_copula(text: str) -> str | None:
+    """The plain value after the last ``is``/``=`` in ``text`` (no math span), or None."""
+    parts = _COPULA_RE.split(text)
+    if len(parts) < 2 or _MATH_SPAN_RE.search(parts[-1]):
+        return None
+    return _plain_value(parts[-1])
+
+
+def _lone_quantity(sentence: str) -> str | None:
+    """A sentence's only number when a known physical unit follows it
+    (``The train travels at 80 km/h.``); counts of things (``42 more steps``) do not count."""
+    numbers = list(VALUE_WITH_UNIT_RE.finditer(sentence))
+    if len(numbers) != 1 or _MATH_SPAN_RE.search(sentence):
+        return None
+    value = numbers[0].group(0).strip()
+    head = _NUMBER_TOKEN_RE.match(value)
+    words = value[head.end() :].strip() if head else ""
+    if not words:
+        return None
+    unit = parse_unit(words.split()[0]) or parse_unit(words)
+    if unit is None or unit.ignored or unit.dimensionless:
+        return None
+    return value
 
 
 _CONCLUSION_RE = re.compile(
@@ -186,6 +273,11 @@ _CONCLUSION_RE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_TOKEN_RE = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?")
+VALUE_WITH_UNIT_RE = re.compile(
+    r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:\s*/\s*\d+)?"
+    r"(?:[ \t]+(?!(?:and|or|but|so|which|because|since|if|when|not)\b)"
+    r"[A-Za-z]+(?:\^\{?-?\d\}?)?(?:/[A-Za-z]+(?:\^\{?-?\d\}?)?)?){0,3}"
+)
 
 
 def concluding_statement(text: str, window: int = 600) -> str | None:
@@ -210,9 +302,9 @@ def concluding_statement(text: str, window: int = 600) -> str | None:
         span = _MATH_SPAN_RE.search(after)
         if span:
             return next(g for g in span.groups() if g is not None).strip()
-        number = _NUMBER_TOKEN_RE.search(after)
+        number = VALUE_WITH_UNIT_RE.search(after)
         if number:
-            return number.group(0)
+            return number.group(0).strip()
     # a strong conclusion ("Therefore, it will take 4 beakers.") stating exactly one number
     if re.match(r"\s*(?:\*\*)?(?:therefore|thus|hence|in conclusion)\b", sentence, re.IGNORECASE):
         if not _MATH_SPAN_RE.search(sentence):

@@ -3,17 +3,20 @@
 :func:`normalize_answer` rewrites an answer (prediction or gold) into a canonical LaTeX-ish
 string: math delimiters (``$``, ``\\(``, ``\\[``) dropped, ``\\left``/``\\right``, spacing
 macros, ``\\displaystyle`` removed, ``\\dfrac``/``\\tfrac`` -> ``\\frac``, ``\\frac12`` ->
-``\\frac{1}{2}``, ``\\sqrt2`` -> ``\\sqrt{2}``, degree marks (``^\\circ``, ``°``) and currency
-(``\\$``) removed, ``\\mbox``/``\\textbf``/``\\mathrm`` -> ``\\text``, a whole-answer
-``\\text{...}`` unwrapped, trailing unit words in ``\\text{}`` dropped, ``\\le``/``≤`` ->
-``\\leq``, unicode minus/times, thousands separators (``10,080``, ``10{,}080``) collapsed for
-a lone number, trailing punctuation removed. ``\\%`` becomes ``%``.
+``\\frac{1}{2}``, ``\\sqrt2`` -> ``\\sqrt{2}``, degree marks (``^\\circ``, ``°``, ``\\deg``)
+removed, ``\\mbox``/``\\textbf``/``\\mathrm`` -> ``\\text``, a whole-answer ``\\text{...}``
+unwrapped, ``\\le``/``≤``/``<=`` -> ``\\leq``, ``\\langle a, b \\rangle`` -> ``(a, b)``, unicode
+minus/times, ``+\\infty`` / ``infinity`` / ``infinitely many`` -> ``\\infty``, ``all real numbers``
+-> ``\\mathbb{R}``, ``percent`` -> ``%``, thousands separators (``10,080``, ``10{,}080``,
+``10\\,080``) collapsed for a lone number (also with a currency sign or a unit), trailing
+punctuation removed. ``\\%`` becomes ``%``. Units are *kept* (``units.split_quantity`` reads
+them); an escaped dollar sign becomes the marker ``\\dollar`` in front of its value.
 
 :func:`parse_number` reads a *plain number* exactly (``fractions.Fraction``): integers with
 leading zeros or ``.0`` (``025``, ``142.0``), decimals (``.35625``), scientific notation
 (``4.5e33``, ``4.5\\times10^{33}``, ``10^{-5}``), fractions (``\\frac{3}{2}``, ``-3/2``),
-mixed numbers (``2\\frac{1}{2}``), repeating decimals (``0.\\overline{3}`` = 1/3). It returns
-None for anything else; exponents are bounded so it never builds a huge number.
+mixed numbers (``2\\frac{1}{2}``, ``2 1/2``), repeating decimals (``0.\\overline{3}`` = 1/3).
+It returns None for anything else; exponents are bounded so it never builds a huge number.
 """
 
 from __future__ import annotations
@@ -29,25 +32,24 @@ _TEXT_MACROS_RE = re.compile(
 _SPACING_RE = re.compile(
     r"(?<!\\)\\[!,;:> ]|\\q?quad\b|~|\\hspace\*?\{[^{}]*\}|\\(?:thin|med|thick)space"
 )
-_DEGREE_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree|\^\s*\{\s*o\s*\}")
+_DEGREE_RE = re.compile(
+    r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree|\\deg(?![a-zA-Z])|\^\s*\{\s*o\s*\}"
+)
 _SIZING_RE = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)\s*(?=[(\[{|.)\]}\\])"
 )
-_UNIT_TEXT_RE = re.compile(
-    r"\s*\\text\s*\{\s*[a-zA-Z][a-zA-Z\s./^\-0-9]*\}(?:\s*\^\s*\{?-?\d\}?)?\s*$"
+_THOUSANDS_RE = re.compile(
+    r"^(?P<lead>-?(?:\\dollar\s*)?)(?P<num>[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)"
+    r"(?P<tail>\s*(?:\\text\s*\{|[a-zA-Z]).*)?$"
 )
-_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_BRACKETED_MATRIX_RE = re.compile(
+    r"^[\[(]\s*(\\begin\{(?:[pbBvV]?matrix|array)\}.*\\end\{(?:[pbBvV]?matrix|array)\})\s*[\])]$",
+    re.DOTALL,
+)
+_SPACED_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+_INFINITY_WORDS = ("infinity", "infinitely many", "infinite", "infinitely many solutions")
+_REALS_WORDS = ("all real numbers", "all reals", "all real values", "all real x")
 _MAX_SCI_EXPONENT = 400
-
-UNIT_WORDS = frozenset(
-    """
-    m cm mm km kg g mg s ms min h hr hrs hour hours sec second seconds minute minutes day days
-    week weeks year years inch inches in ft foot feet yd yard yards mile miles mph meter meters
-    metre metres liter liters l ml dollar dollars cent cents unit units sq square degree degrees
-    rad radian radians mol K J kJ W kW N Pa eV keV MeV GeV Hz V A C ohm ohms pounds pound lb lbs
-    oz ounce ounces gallon gallons people students cookies items times
-    """.split()
-)
 
 
 def _unwrap_text(s: str) -> str:
@@ -95,7 +97,7 @@ def normalize_answer(answer: str) -> str:
     """Canonical string form of one answer (see the module docstring for the rewrites)."""
     s = answer.strip()
     s = (
-        s.replace("\\$", " ")
+        s.replace("\\$", " \\dollar ")
         .replace("\\%", "%")
         .replace("\\{", "\\lbrace ")
         .replace("\\}", " \\rbrace")
@@ -104,44 +106,55 @@ def normalize_answer(answer: str) -> str:
     s = s.replace("\\lbrace ", "\\{").replace(" \\rbrace", "\\}")
     s = s.replace("\\displaystyle", " ").replace("\\mathstrut", " ")
     s = _SIZING_RE.sub("", s).replace("\\left.", "").replace("\\right.", "")
+    s = s.replace("\\lvert", "|").replace("\\rvert", "|").replace("\\vert", "|")
+    s = s.replace("\\langle", "(").replace("\\rangle", ")")
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
     s = s.replace("\\lt", "<").replace("\\gt", ">").replace("\\leqslant", "\\leq")
     s = s.replace("\\geqslant", "\\geq").replace("≤", "\\leq ").replace("≥", "\\geq ")
+    s = s.replace("<=", "\\leq ").replace(">=", "\\geq ")
+    s = re.sub(r"\s!=", r" \\ne ", s)
     s = re.sub(r"\\le(?![a-zA-Z])", r"\\leq", s)
     s = re.sub(r"\\ge(?![a-zA-Z])", r"\\geq", s)
     s = (
         s.replace("\\neq", "\\ne ")
+        .replace("≠", "\\ne ")
         .replace("−", "-")
         .replace("×", "\\times ")
         .replace("·", "\\cdot ")
     )
     s = s.replace("π", "\\pi ").replace("∞", "\\infty ").replace("√", "\\sqrt")
+    s = re.sub(r"[€£¥₹]", " ", s)  # other currencies: the sign is dropped, not converted
     s = s.replace("{,}", ",").replace("\\emptyset", "\\varnothing")
     s = s.replace("\\!", "")
     s = _SPACING_RE.sub(" ", s)
     s = _DEGREE_RE.sub("", s)
     s = _TEXT_MACROS_RE.sub("\\\\text{", s)
     s = re.sub(r"\\text\s*\{\s*(or|and)\s*\}", r" \1 ", s)
+    s = re.sub(r"\s*(?:\\text\s*\{\s*percent\s*\}|(?<![a-zA-Z])percent\b)", "%", s)
     s = s.replace("np.", "\\")
     s = re.sub(r"(?<![\\a-zA-Z])sqrt\s*\(([^()]*)\)", r"\\sqrt{\1}", s)
     s = re.sub(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", r"\\pi", s)
     s = re.sub(r"_\{([^{}]*)\}", lambda m: "_{" + m.group(1).replace("\\", "").strip() + "}", s)
     s = _fix_short_args(s)
     s = re.sub(r"\s+", " ", s).strip()
+    s = re.sub(r"(^|[(\[,]\s*)\+\s*\\infty", r"\1\\infty", s)
     s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)
-    # a whole-answer \text{...} is the answer itself; a trailing \text{unit} is a unit
+    # a whole-answer \text{...} is the answer itself (units after a value are kept)
     if s.startswith("\\text{") and s.endswith("}") and s.count("\\text{") == 1:
         s = _unwrap_text(s).strip()
-    else:
-        for _ in range(3):
-            stripped = _UNIT_TEXT_RE.sub("", s)
-            if stripped == s or not stripped.strip():
-                break
-            s = stripped
     s = s.rstrip(" .;").strip()
-    if _THOUSANDS_RE.match(s):
-        s = s.replace(",", "")
+    s = _BRACKETED_MATRIX_RE.sub(r"\1", s)
+    lowered = s.lower()
+    if lowered in _INFINITY_WORDS:
+        return "\\infty"
+    if lowered in _REALS_WORDS:
+        return "\\mathbb{R}"
+    m = _THOUSANDS_RE.match(s)
+    if m:
+        s = m.group("lead") + m.group("num").replace(",", "") + (m.group("tail") or "")
+    elif _SPACED_THOUSANDS_RE.match(s):
+        s = s.replace(" ", "")
     return s
 
 
@@ -157,6 +170,8 @@ _SLASH_RE = re.compile(rf"^({_DEC})\s*/\s*({_DEC})$")
 _MIXED_RE = re.compile(rf"^({_INT})\s*\\frac\{{\s*(\d+)\s*\}}\{{\s*(\d+)\s*\}}$")
 _REPEAT_RE = re.compile(r"^([-+]?)(\d*)\.(\d*)\\overline\{(\d+)\}$")
 _DEC_RE = re.compile(rf"^{_DEC}$")
+_SPACED_MIXED_RE = re.compile(r"^(-?)\s*(\d+)\s+(\d+)\s*/\s*(\d+)$")
+_DIGITS_APART_RE = re.compile(r"\d\s+\.?\d")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +195,18 @@ def _dec(text: str) -> tuple[Fraction, int | None]:
 
 def parse_number(text: str) -> Number | None:
     """Parse a plain number exactly (see the module docstring), or None."""
-    s = text.strip().replace(" ", "") if len(text) < 200 else text
+    if len(text) > 200:
+        return None
+    m = _SPACED_MIXED_RE.match(text.strip())
+    if m:  # "2 1/2" is two and a half, never 21/2
+        whole, num, den = int(m.group(2)), int(m.group(3)), int(m.group(4))
+        if den == 0 or num >= den:
+            return None
+        sign = -1 if m.group(1) else 1
+        return Number(sign * (whole + Fraction(num, den)), False, None)
+    if _DIGITS_APART_RE.search(text):
+        return None
+    s = text.strip().replace(" ", "")
     if not s or len(s) > 120:
         return None
     if s.startswith("+"):

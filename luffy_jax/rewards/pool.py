@@ -1,8 +1,10 @@
 """Parallel, time-bounded reward scoring in a pool of worker processes.
 
 :class:`RewardPool` keeps ``workers`` processes started with the ``spawn`` context (never
-``fork``: the trainer process runs JAX threads). Each worker imports the graders once, says
-"ready", then grades one item at a time. The parent hands an item to an idle ready worker,
+``fork``: the trainer process runs JAX threads). Each worker imports the graders once, runs
+every proof path once (``equivalence.warm_up``), freezes the objects it has so far out of the
+garbage collector (``gc.freeze``: a full collection over sympy's import-time objects would
+otherwise cost some item ~100 ms), says "ready", then grades one item at a time. The parent hands an item to an idle ready worker,
 notes the time, and waits on all pipes with ``multiprocessing.connection.wait``; the time limit
 is measured by the parent (no signals), so scoring works from any thread. An item that runs
 past ``timeout_s`` gets score 0 and is counted as a timeout; its worker is killed and a fresh
@@ -19,6 +21,7 @@ in-process and sequentially, with no time limit beyond the input guards.
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing as mp
 import os
 import threading
@@ -50,6 +53,10 @@ def _worker_main(conn: Connection, grade_fn=None) -> None:
     from luffy_jax.rewards.equivalence import warm_up
 
     warm_up()
+    # sympy's ~100k import-time objects never die: keep them out of every garbage collection,
+    # or a full collection lands on some item and costs it ~100 ms
+    gc.collect()
+    gc.freeze()
 
     conn.send(("ready", None))
     while True:

@@ -43,6 +43,15 @@ def test_boxed_reward_is_strict():
         ("Hence the area is $12\\pi$.", "12\\pi"),
         ("we have 3 cats and 4 dogs and we keep thinking about it", None),
         ("", None),
+        ("**Final Answer**\n42", "42"),  # a short line under an answer heading
+        ("**Final Answer**\nThe value is large", None),
+        ("The probability is 0.75.", "0.75"),  # the last sentence states a value
+        ("The speed is 60 kilometers per hour.", "60 kilometers per hour"),
+        ("The remainder when $2^{10}$ is divided by 7 is 2.", "2"),  # the value after a span
+        ("The remainder is 2 when divided by 7.", "2"),
+        ("I think the answer might be 5 or 6.", None),  # a hedge states no one answer
+        ("The train travels at 80 km/h.", "80 km/h"),  # one quantity with a physical unit
+        ("We need 42 more steps to check, so let us continue.", None),  # a count, no answer
     ],
 )
 def test_extract_answer(text, answer):
