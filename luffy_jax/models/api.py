@@ -69,10 +69,11 @@ def decoder_forward(
 
     Args:
       tokens, positions: int32 ``[B, t]``.
-      kv_mask: bool ``[B, t]`` without a cache, ``[B, S]`` with one: which key slots hold real tokens.
+      kv_mask: bool ``[B, t]`` without a cache, ``[B, L]`` with one (``L <= S``): which key slots
+        hold real tokens; only the first ``L`` cache slots are read (``L = S``: the whole cache).
       cache: optional :class:`KVCache`; this call's keys/values are written at slots
         ``[cache_index, cache_index + t)`` and query ``j`` attends to slots ``<= cache_index + j``.
-      cache_index: int32 scalar (0 when omitted).
+      cache_index: int32 scalar (0 when omitted), or ``[B]`` to write each row at its own slot.
 
     Returns:
       ``(hidden, cache)``: hidden ``[B, t, hidden_size]`` (compute dtype, after the final norm) and

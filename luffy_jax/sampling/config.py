@@ -23,6 +23,14 @@ class SamplingConfig:
       max_concurrent: rows decoded at once (a larger rollout runs in waves); ``None`` = derived from
         free device memory where the backend reports it, else all rows at once.
       prompt_bucket: prompt lengths are rounded up to a multiple of this, so compiles stay few.
+      decode_buckets: the cache of ``S = prompt + max_new_tokens`` slots is cut into this many
+        equal blocks; a decode step reads only the blocks up to the longest row's current position
+        (one compiled decode program per block count in use). 1 = always the whole cache.
+      refill: continuous batching: when rows end, their slots take the next pending rows of the
+        rollout (prefilled mid-run); False = waves (a wave starts when the previous one has ended).
+        Either way every row's samples are the same; only the cost differs.
+      refill_min_free: decoding pauses to refill once this many slots are free (fewer pauses,
+        more idle slots); ``None`` = a sixteenth of the slots, at least 1.
     """
 
     max_new_tokens: int
@@ -34,6 +42,9 @@ class SamplingConfig:
     ignore_eos: bool = False
     max_concurrent: int | None = None
     prompt_bucket: int = 64
+    decode_buckets: int = 8
+    refill: bool = True
+    refill_min_free: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -48,6 +59,10 @@ class SamplingConfig:
             raise ValueError(f"max_concurrent must be >= 1, got {self.max_concurrent}")
         if self.prompt_bucket < 1:
             raise ValueError(f"prompt_bucket must be >= 1, got {self.prompt_bucket}")
+        if self.decode_buckets < 1:
+            raise ValueError(f"decode_buckets must be >= 1, got {self.decode_buckets}")
+        if self.refill_min_free is not None and self.refill_min_free < 1:
+            raise ValueError(f"refill_min_free must be >= 1, got {self.refill_min_free}")
         object.__setattr__(self, "eos_ids", tuple(int(e) for e in self.eos_ids))
 
 
