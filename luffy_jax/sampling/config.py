@@ -29,8 +29,12 @@ class SamplingConfig:
       refill: continuous batching: when rows end, their slots take the next pending rows of the
         rollout (prefilled mid-run); False = waves (a wave starts when the previous one has ended).
         Either way every row's samples are the same; only the cost differs.
+      compact_sizes: once no row is pending, the active rows move into a batch of half, a
+        quarter... of the slots (one cache copy each time) as soon as they fit, so that a tail of
+        long rows costs what its own rows cost; this many batch sizes at most (1 = never).
       refill_min_free: decoding pauses to refill once this many slots are free (fewer pauses,
-        more idle slots); ``None`` = a sixteenth of the slots, at least 1.
+        more idle slots); ``None`` = ``max(n, slots // 16)``: whole prompts, whose n samples then
+        share one prefill.
     """
 
     max_new_tokens: int
@@ -44,6 +48,7 @@ class SamplingConfig:
     prompt_bucket: int = 64
     decode_buckets: int = 8
     refill: bool = True
+    compact_sizes: int = 4
     refill_min_free: int | None = None
 
     def __post_init__(self) -> None:
@@ -61,6 +66,8 @@ class SamplingConfig:
             raise ValueError(f"prompt_bucket must be >= 1, got {self.prompt_bucket}")
         if self.decode_buckets < 1:
             raise ValueError(f"decode_buckets must be >= 1, got {self.decode_buckets}")
+        if self.compact_sizes < 1:
+            raise ValueError(f"compact_sizes must be >= 1, got {self.compact_sizes}")
         if self.refill_min_free is not None and self.refill_min_free < 1:
             raise ValueError(f"refill_min_free must be >= 1, got {self.refill_min_free}")
         object.__setattr__(self, "eos_ids", tuple(int(e) for e in self.eos_ids))

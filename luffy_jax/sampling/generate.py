@@ -9,7 +9,9 @@ max_new_tokens``). A host loop alternates two jitted programs (``luffy_jax.sampl
 - **decode chunk**: a ``while_loop`` of decode steps in which each step reads only the first
   ``attend`` cache positions, the smallest of ``decode_buckets`` block multiples covering the
   furthest active row, and which returns to the host when enough slots are free to refill or the
-  furthest row needs the next block.
+  furthest row needs the next block;
+- **compact**: once no row is pending, the active rows move into a batch of half, a quarter...
+  of the slots (``compact_sizes``), so that a tail of long rows costs what its own rows cost.
 
 Row ``r`` of the rollout always draws its token ``i`` from ``fold_in(fold_in(key, r), i)``, so the
 samples do not depend on the slot or time a row ran in, on ``max_concurrent``, on the attended
@@ -85,53 +87,80 @@ def generate(
     total_slots = prompt_slots + sc.max_new_tokens
     max_rows = sc.max_concurrent or _rows_that_fit(config, total_slots) or total_rows
     n_slots = schedule.slot_count(total_rows, max_rows, divisor)
-    shardings = (
-        slots.state_shardings(config, mesh, n_slots, total_slots) if mesh is not None else None
-    )
-    run = _Run(params, config, sc, prompts, n, key, limits, divisor, prompt_slots, shardings)
+    run = _Run(params, config, sc, prompts, n, key, limits, divisor, prompt_slots, mesh)
     state = slots.init_state(
-        config, n_slots, total_slots, total_rows, sc.max_new_tokens, sc.pad_id, shardings
+        config,
+        n_slots,
+        total_slots,
+        total_rows,
+        sc.max_new_tokens,
+        sc.pad_id,
+        run.shardings(n_slots),
     )
     state = run(state)
     return SampleOutput(state.tokens, state.logprobs, state.lengths)
 
 
 class _Run:
-    """The host loop of one ``generate`` call: refill free slots, decode a chunk, repeat."""
+    """The host loop of one ``generate`` call: refill free slots, decode a chunk, repeat; once no
+    row is pending, move the active rows into fewer slots as they drop below a smaller size."""
 
-    def __init__(
-        self, params, config, sc, prompts, n, key, limits, divisor, prompt_slots, shardings
-    ):
+    def __init__(self, params, config, sc, prompts, n, key, limits, divisor, prompt_slots, mesh):
         self.params, self.config, self.sc = params, config, sc
         self.prompts, self.n, self.key, self.divisor = prompts, n, key, divisor
-        self.prompt_slots, self.shardings = prompt_slots, shardings
+        self.prompt_slots, self.mesh = prompt_slots, mesh
+        self.total_slots = prompt_slots + sc.max_new_tokens
         self.limits = jax.device_put(limits)
         self.rule = slots.TokenRule(sc.temperature, sc.top_k, sc.top_p, sc.eos_ids, sc.ignore_eos)
+        self._shardings = {}
 
-    def __call__(self, state: slots.SlotState):
+    def shardings(self, n_slots: int) -> slots.SlotState | None:
+        if self.mesh is None:
+            return None
+        if n_slots not in self._shardings:
+            self._shardings[n_slots] = slots.state_shardings(
+                self.config, self.mesh, n_slots, self.total_slots
+            )
+        return self._shardings[n_slots]
+
+    def __call__(self, state: slots.SlotState) -> slots.SlotState:
         sc, n_slots = self.sc, state.step.shape[0]
         total_rows = len(self.prompts) * self.n
-        lengths = schedule.attend_lengths(self.prompt_slots + sc.max_new_tokens, sc.decode_buckets)
-        threshold = schedule.refill_threshold(n_slots, sc.refill, sc.refill_min_free)
+        lengths = schedule.attend_lengths(self.total_slots, sc.decode_buckets)
+        sizes = schedule.slot_sizes(n_slots, self.divisor, sc.compact_sizes)
+        threshold = schedule.refill_threshold(n_slots, sc.refill, sc.refill_min_free, self.n)
         active = np.zeros(n_slots, bool)
         step = np.zeros(n_slots, np.int64)
         next_row = 0
         while True:
             pending = total_rows - next_row
             free = np.flatnonzero(~active)
-            if pending and len(free) >= min(threshold, pending):
+            if pending and len(free) >= (min(threshold, pending) if sc.refill else len(active)):
                 plan = schedule.plan_refill(free, next_row, total_rows, self.n)
-                state = self._refill(state, plan, n_slots)
+                state = self._refill(state, plan)
                 next_row += len(plan.rows)
                 active[plan.slots] = True
                 step[plan.slots] = 0
                 pending = total_rows - next_row
             if not active.any():
                 break
+            if not pending:
+                size = schedule.compact_size(sizes, len(active), int(active.sum()))
+                if size < len(active):
+                    keep = np.argsort(~active, kind="stable")[:size].astype(np.int32)
+                    state = slots.compact(
+                        state, jax.device_put(keep), shardings=self.shardings(size)
+                    )
+                    active, step = active[keep], step[keep]
+            cur = len(active)
             attend = schedule.attend_length(
                 lengths, self.prompt_slots + int(step[active].max()) + 1
             )
-            refill_at = min(threshold, pending) if pending else n_slots + 1
+            if pending:  # waves (no refill): run until every slot is idle
+                stop_idle = min(threshold, pending) if sc.refill else cur + 1
+            else:  # stop when the active rows fit in the next smaller size
+                smaller = [s for s in sizes if s < cur]
+                stop_idle = cur - smaller[0] if smaller else cur + 1
             state = slots.decode_chunk(
                 self.params,
                 self.config,
@@ -139,17 +168,18 @@ class _Run:
                 state,
                 self.key,
                 self.limits,
-                refill_at,
+                stop_idle,
                 prompt_slots=self.prompt_slots,
                 attend=attend,
-                shardings=self.shardings,
+                shardings=self.shardings(cur),
             )
             active, step = (np.asarray(x) for x in jax.device_get((state.active, state.step)))
             active = active.copy()
             step = step.astype(np.int64)
         return state
 
-    def _refill(self, state, plan: schedule.Refill, n_slots: int):
+    def _refill(self, state: slots.SlotState, plan: schedule.Refill) -> slots.SlotState:
+        n_slots = state.step.shape[0]
         size = schedule.prefill_size(len(plan.prompts), self.divisor, n_slots)
         tokens = np.full((size, self.prompt_slots), self.sc.pad_id, np.int32)
         mask = np.zeros((size, self.prompt_slots), bool)
@@ -166,7 +196,8 @@ class _Run:
         rows = np.zeros(n_slots, np.int32)
         slot_ids[:k], source[:k], rows[:k] = plan.slots, plan.source, plan.rows
         # device_put, not jnp.asarray: no small staging programs to compile per shape
-        rows_sharding = self.shardings.kv_mask if self.shardings is not None else None
+        shardings = self.shardings(n_slots)
+        rows_sharding = shardings.kv_mask if shardings is not None else None
         tokens_j, mask_j = jax.device_put((tokens, mask), rows_sharding)
         return slots.refill(
             self.params,
@@ -176,7 +207,7 @@ class _Run:
             mask_j,
             *jax.device_put((slot_ids, source, rows)),
             k,
-            shardings=self.shardings,
+            shardings=shardings,
         )
 
 

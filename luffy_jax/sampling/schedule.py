@@ -43,6 +43,21 @@ def prefill_size(prompts: int, divisor: int, slots: int) -> int:
     return min(size, slots)
 
 
+def slot_sizes(slots: int, divisor: int, levels: int) -> tuple[int, ...]:
+    """The batch sizes a run's slots may shrink through once no row is pending: ``slots``,
+    ``slots / 2``, ... (multiples of ``divisor``), ``levels`` at most, decreasing."""
+    sizes = [slots]
+    while len(sizes) < levels and sizes[-1] // 2 >= divisor:
+        sizes.append(sizes[-1] // 2 // divisor * divisor)
+    return tuple(sizes)
+
+
+def compact_size(sizes: tuple[int, ...], current: int, active: int) -> int:
+    """The smallest of ``sizes`` that holds ``active`` rows, or ``current`` if none is smaller."""
+    fits = [s for s in sizes if active <= s < current]
+    return min(fits) if fits else current
+
+
 def slot_count(rows: int, max_rows: int, divisor: int) -> int:
     """Decode slots: ``min(rows, max_rows)`` rounded down to a multiple of ``divisor`` (at least
     ``divisor``), so that every device holds the same number of slots."""
@@ -62,10 +77,13 @@ class Refill(NamedTuple):
 def plan_refill(free_slots: np.ndarray, next_row: int, total_rows: int, n: int) -> Refill:
     """Gives the next pending rows (in rollout order) to the free slots, lowest slot first.
 
-    Row ``r`` is sample ``r % n`` of prompt ``r // n``; consecutive rows share a prompt, so a refill
-    prefills each distinct prompt once.
+    Row ``r`` is sample ``r % n`` of prompt ``r // n``. When the free slots can hold whole prompts,
+    the rows taken stop at a prompt boundary, so that a prompt's samples start together and its
+    prefill is computed once (as in waves); the slots left over wait for the next refill.
     """
     k = min(len(free_slots), total_rows - next_row)
+    if n <= k < total_rows - next_row:
+        k = (next_row + k) // n * n - next_row  # >= 1: a boundary lies within n rows
     rows = np.arange(next_row, next_row + k, dtype=np.int32)
     prompt_of_row = rows // n
     prompts, source = np.unique(prompt_of_row, return_inverse=True)
@@ -77,8 +95,10 @@ def plan_refill(free_slots: np.ndarray, next_row: int, total_rows: int, n: int) 
     )
 
 
-def refill_threshold(slots: int, refill: bool, min_free: int | None) -> int:
-    """Free slots that make decoding pause for a refill (``slots`` when refilling is off: waves)."""
+def refill_threshold(slots: int, refill: bool, min_free: int | None, n: int = 1) -> int:
+    """Free slots that make decoding pause for a refill: ``min_free``, by default
+    ``max(n, slots // 16)`` (whole prompts, few pauses), at most ``slots`` (waves when refilling
+    is off)."""
     if not refill:
         return slots
-    return min(slots, min_free if min_free is not None else max(1, slots // 16))
+    return min(slots, min_free if min_free is not None else max(n, slots // 16))

@@ -6,7 +6,9 @@ donated :class:`SlotState`:
   new rows there (continuous batching);
 - :func:`decode_chunk`: a ``while_loop`` of decode steps attending to the first ``attend`` cache
   slots only (the filled part, bucketed), that stops when every slot is idle, when the furthest row
-  reaches ``attend``, or when enough slots are free for a refill.
+  reaches ``attend``, or when enough slots are idle (for a refill, or for :func:`compact`);
+- :func:`compact`: once no row is pending, keeps the slots that hold active rows in a smaller
+  state, so that the tail of long rows runs at a smaller batch.
 
 Layout: ``S = P + T`` cache slots per slot, prompt left-padded into ``[0, P)``, the row's i-th new
 token at ``P + i``. Row ``r`` of the rollout draws token ``i`` with
@@ -207,6 +209,27 @@ def refill(
     return _constrain(state, shardings)
 
 
+def compact(state: SlotState, keep: jax.Array, shardings: SlotState | None = None) -> SlotState:
+    """The slots ``keep`` (int32 ``[R']``, every active slot among them) as a state of ``R'``
+    slots; the output rows are carried over as they are (the old slots are freed with ``state``)."""
+    slot_parts = _gather_slots(
+        state._replace(tokens=None, logprobs=None, lengths=None), keep, shardings
+    )
+    return slot_parts._replace(tokens=state.tokens, logprobs=state.logprobs, lengths=state.lengths)
+
+
+@functools.partial(jax.jit, static_argnames=("shardings",))
+def _gather_slots(state: SlotState, keep: jax.Array, shardings: SlotState | None) -> SlotState:
+    state = jax.tree.map(lambda x: x[keep] if x.ndim < 5 else x[:, keep], state)
+    if shardings is not None:
+        state = jax.tree.map(
+            jax.lax.with_sharding_constraint,
+            state,
+            shardings._replace(tokens=None, logprobs=None, lengths=None),
+        )
+    return state
+
+
 @functools.partial(
     jax.jit,
     static_argnames=("config", "rule", "prompt_slots", "attend", "shardings"),
@@ -219,7 +242,7 @@ def decode_chunk(
     state: SlotState,
     key: jax.Array,
     limits: jax.Array,
-    refill_at: jax.Array,
+    stop_idle: jax.Array,
     prompt_slots: int,
     attend: int,
     shardings: SlotState | None = None,
@@ -228,12 +251,13 @@ def decode_chunk(
 
     Args:
       key: the rollout's PRNG key. limits: int32 ``[N]``, tokens row ``r`` may generate at most.
-      refill_at: int32 scalar; stop once this many slots are idle.
+      stop_idle: int32 scalar; stop once this many slots are idle (to refill them, or to move
+        the active rows into fewer slots).
       prompt_slots: ``P``, the slot of each row's first new token.
       attend: static attended length; the caller ensures ``P + step < attend`` for active slots.
 
     Stops when no slot is active, when the furthest active row would write at ``attend``, or when
-    ``refill_at`` slots are idle.
+    ``stop_idle`` slots are idle.
     """
     n_slots, total_slots = state.kv_mask.shape
     n_rows = state.tokens.shape[0]
@@ -243,7 +267,7 @@ def decode_chunk(
     def cond(s: SlotState):
         furthest = jnp.max(jnp.where(s.active, s.step, -1))
         idle = jnp.sum(~s.active)
-        return jnp.any(s.active) & (prompt_slots + furthest < attend) & (idle < refill_at)
+        return jnp.any(s.active) & (prompt_slots + furthest < attend) & (idle < stop_idle)
 
     def body(s: SlotState) -> SlotState:
         keys = jax.vmap(lambda r, i: jax.random.fold_in(jax.random.fold_in(key, r), i))(

@@ -34,7 +34,8 @@ def params():
 
 
 def _sc(**kw):
-    base = dict(max_new_tokens=24, eos_ids=EOS, prompt_bucket=8)
+    # Few attended lengths and batch sizes, so that the tests share a handful of compiled programs.
+    base = dict(max_new_tokens=24, eos_ids=EOS, prompt_bucket=8, decode_buckets=2, compact_sizes=2)
     return S.SamplingConfig(**{**base, **kw})
 
 
@@ -84,6 +85,7 @@ def test_refill_gives_the_same_samples_as_waves_and_as_all_rows_at_once(params):
         dict(max_concurrent=4),  # refill once 1 slot is free
         dict(max_concurrent=5, refill_min_free=3),
         dict(max_concurrent=1),
+        dict(compact_sizes=1),  # every slot kept to the end
     ):
         _same(S.generate(params, CFG, PROMPTS, key, _sc(**kw), n=2), together)
 
@@ -110,32 +112,31 @@ def test_row_keys_follow_the_rollout_row_and_step(params):
         seqs[r, : len(p)], seqs[r, len(p) : len(p) + len(row)] = p, row
         mask[r, : len(p) + lengths[r]] = True
     logits = M.compute_logits(params, CFG, jnp.asarray(seqs), attention_mask=jnp.asarray(mask))
-    for r in range(len(tokens)):
+    steps = tokens.shape[1]
+    for r in range(len(tokens)):  # same shapes for every row: one compile per op
         start, length = len(PROMPTS[r // 2]) - 1, int(lengths[r])
-        keys = jnp.stack([jax.random.fold_in(jax.random.fold_in(key, r), i) for i in range(length)])
-        expected, _ = S.choose_tokens(logits[r, start : start + length], keys, temperature=1.0)
-        np.testing.assert_array_equal(np.asarray(expected), tokens[r, :length])
+        keys = jax.vmap(lambda i, r=r: jax.random.fold_in(jax.random.fold_in(key, r), i))(
+            jnp.arange(steps)
+        )
+        row_logits = jax.lax.dynamic_slice_in_dim(logits[r], start, steps)
+        expected, _ = S.choose_tokens(row_logits, keys, temperature=1.0)
+        np.testing.assert_array_equal(np.asarray(expected)[:length], tokens[r, :length])
 
 
 def test_row_max_new_tokens_caps_each_row(params):
-    caps = [1, 24, 5, 12, 7, 3, 9, 2, 17, 24]
-    out = S.generate(
-        params,
-        CFG,
-        PROMPTS,
-        jax.random.key(4),
-        _sc(ignore_eos=True, max_concurrent=4),
-        n=2,
-        row_max_new_tokens=caps,
-    )
-    np.testing.assert_array_equal(np.asarray(out.lengths), caps)
-    free = S.generate(params, CFG, PROMPTS, jax.random.key(4), _sc(ignore_eos=True), n=2)
-    for r, cap in enumerate(caps):  # a cap cuts the row; it does not change what came before
+    caps = np.asarray([1, 24, 5, 12, 7, 3, 9, 2, 17, 24])
+    key = jax.random.key(1)
+    free = S.generate(params, CFG, PROMPTS, key, _sc(), n=2)
+    out = S.generate(params, CFG, PROMPTS, key, _sc(max_concurrent=4), n=2, row_max_new_tokens=caps)
+    ends = np.minimum(caps, np.asarray(free.lengths))  # a row ends at its cap or its EOS
+    np.testing.assert_array_equal(np.asarray(out.lengths), ends)
+    assert np.any(caps < np.asarray(free.lengths))
+    for r, end in enumerate(ends):  # a cap cuts the row; it does not change what came before
         np.testing.assert_array_equal(
-            np.asarray(out.tokens[r, :cap]), np.asarray(free.tokens[r, :cap])
+            np.asarray(out.tokens[r, :end]), np.asarray(free.tokens[r, :end])
         )
-        assert np.all(np.asarray(out.tokens[r, cap:]) == 0)
-        assert np.all(np.asarray(out.logprobs[r, cap:]) == 0.0)
+        assert np.all(np.asarray(out.tokens[r, end:]) == 0)
+        assert np.all(np.asarray(out.logprobs[r, end:]) == 0.0)
     with pytest.raises(ValueError, match="row_max_new_tokens has 3 entries"):
         S.generate(
             params, CFG, PROMPTS, jax.random.key(0), _sc(), n=2, row_max_new_tokens=[1, 2, 3]
@@ -146,26 +147,31 @@ def test_row_max_new_tokens_caps_each_row(params):
         )
 
 
-def test_a_run_compiles_a_bounded_number_of_programs(params):
-    """Many refills and attended lengths, few programs: at most ``decode_buckets`` decode programs,
-    ``1 + log2(slots)`` refill programs and one initial state; none when a second rollout of the
-    same shapes (other prompts, lengths and key) runs."""
+def test_runs_compile_a_bounded_number_of_programs(params):
+    """Rollouts with many refills, compactions and attended lengths compile at most one program per
+    (attended length, batch size) for decoding, one per prefill size, one per smaller batch size and
+    the initial state, however many rollouts run; a repeated rollout compiles nothing."""
     rng = np.random.default_rng(0)
+    sc = _sc(ignore_eos=True, max_concurrent=4, decode_buckets=4, compact_sizes=3)  # P=8, S=32
+    prompts = [rng.integers(1, 64, rng.integers(1, 8)).tolist() for _ in range(12)]
 
     def rollout(seed):
-        prompts = [rng.integers(1, 64, rng.integers(1, 8)).tolist() for _ in range(12)]
-        caps = rng.integers(1, 25, 12 * 2).tolist()
-        sc = _sc(ignore_eos=True, max_concurrent=4, decode_buckets=4)
+        caps = np.random.default_rng(seed).integers(1, 25, 12 * 2).tolist()
         return S.generate(
             params, CFG, prompts, jax.random.key(seed), sc, n=2, row_max_new_tokens=caps
         )
 
-    with count_compilations() as first:
+    attend = len(schedule.attend_lengths(32, 4)) - 1  # lengths 16, 24, 32 (8 < P + 1)
+    sizes = len(schedule.slot_sizes(4, 1, sc.compact_sizes))  # 4, 2, 1
+    prefill = 3  # 1, 2, 4 prompts
+    bound = attend * sizes + prefill + (sizes - 1) + 1
+    with count_compilations() as many:
+        for seed in range(4):
+            rollout(seed)
+    assert many["n"] <= bound, (many, bound)
+    with count_compilations() as again:
         rollout(0)
-    with count_compilations() as second:
-        rollout(1)
-    assert first["n"] <= 4 + 3 + 1, first
-    assert second["n"] == 0, second
+    assert again["n"] == 0, again
 
 
 def test_schedule_helpers():
@@ -175,6 +181,12 @@ def test_schedule_helpers():
     with pytest.raises(ValueError, match="needed 41"):
         schedule.attend_length((16, 32, 40), 41)
     assert [schedule.prefill_size(u, 2, 12) for u in (1, 2, 3, 5, 9)] == [2, 2, 4, 8, 12]
+    assert schedule.slot_sizes(32, 1, 4) == (32, 16, 8, 4)
+    assert schedule.slot_sizes(24, 4, 8) == (24, 12, 4)
+    assert schedule.slot_sizes(8, 1, 1) == (8,)
+    assert schedule.compact_size((32, 16, 8, 4), 32, 5) == 8
+    assert schedule.compact_size((32, 16, 8, 4), 8, 5) == 8
+    assert schedule.compact_size((32, 16, 8, 4), 32, 17) == 32
     assert schedule.slot_count(rows=10, max_rows=7, divisor=4) == 4
     assert schedule.slot_count(rows=2, max_rows=64, divisor=4) == 4
     plan = schedule.plan_refill(np.array([5, 2, 7]), next_row=4, total_rows=6, n=3)
@@ -182,13 +194,21 @@ def test_schedule_helpers():
     np.testing.assert_array_equal(plan.rows, [4, 5])
     np.testing.assert_array_equal(plan.prompts, [1])
     np.testing.assert_array_equal(plan.source, [0, 0])
-    plan = schedule.plan_refill(np.array([0, 1, 2]), next_row=2, total_rows=9, n=3)
+    plan = schedule.plan_refill(np.array([0, 1, 2, 3, 4]), next_row=2, total_rows=12, n=3)
+    np.testing.assert_array_equal(plan.rows, [2, 3, 4, 5])  # cut at the boundary of prompt 1
+    np.testing.assert_array_equal(plan.slots, [0, 1, 2, 3])
     np.testing.assert_array_equal(plan.prompts, [0, 1])
-    np.testing.assert_array_equal(plan.source, [0, 1, 1])
+    np.testing.assert_array_equal(plan.source, [0, 1, 1, 1])
+    plan = schedule.plan_refill(np.array([6, 9]), next_row=1, total_rows=12, n=3)
+    np.testing.assert_array_equal(plan.rows, [1, 2])  # fewer free slots than n: partial prompt
     assert schedule.refill_threshold(32, True, None) == 2
+    assert schedule.refill_threshold(32, True, None, n=8) == 8
+    assert schedule.refill_threshold(4, True, None, n=8) == 4
     assert schedule.refill_threshold(32, True, 50) == 32
     assert schedule.refill_threshold(32, False, 3) == 32
     with pytest.raises(ValueError, match="decode_buckets"):
         S.SamplingConfig(max_new_tokens=4, decode_buckets=0)
+    with pytest.raises(ValueError, match="compact_sizes"):
+        S.SamplingConfig(max_new_tokens=4, compact_sizes=0)
     with pytest.raises(ValueError, match="refill_min_free"):
         S.SamplingConfig(max_new_tokens=4, refill_min_free=0)
