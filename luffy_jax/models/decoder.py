@@ -100,7 +100,7 @@ def write_kv(cache: KVCache, layer: int, k: jax.Array, v: jax.Array, index: jax.
 
     def scatter(c, x):
         return jax.lax.scatter(
-            c, starts, x.astype(c.dtype), dims, indices_are_sorted=True, unique_indices=True
+            c, starts, x.astype(c.dtype), dims, indices_are_sorted=False, unique_indices=True
         )
 
     return KVCache(scatter(cache.k, k), scatter(cache.v, v))

@@ -20,12 +20,14 @@ class SamplingConfig:
       eos_ids: a row stops after emitting any of these (the EOS is kept in the output).
       pad_id: written after a row's end.
       ignore_eos: never stop early (benchmarks with random weights).
-      max_concurrent: rows decoded at once (a larger rollout runs in waves); ``None`` = derived from
-        free device memory where the backend reports it, else all rows at once.
+      max_concurrent: rows decoded at once, the decode slots (a larger rollout refills the slots of
+        finished rows); ``None`` = derived from free device memory where the backend reports it,
+        else all rows at once.
       prompt_bucket: prompt lengths are rounded up to a multiple of this, so compiles stay few.
       decode_buckets: the cache of ``S = prompt + max_new_tokens`` slots is cut into this many
         equal blocks; a decode step reads only the blocks up to the longest row's current position
-        (one compiled decode program per block count in use). 1 = always the whole cache.
+        (one compiled decode program per block count and batch size in use, at most
+        ``decode_buckets * compact_sizes``). 1 = always the whole cache.
       refill: continuous batching: when rows end, their slots take the next pending rows of the
         rollout (prefilled mid-run); False = waves (a wave starts when the previous one has ended).
         Either way every row's samples are the same; only the cost differs.

@@ -2,7 +2,7 @@
 
 A run keeps ``R`` slots (``max_concurrent`` rows, or what fits in memory) over one preallocated,
 donated KV cache of ``S = P + T`` positions per slot (``P`` the bucketed longest prompt, ``T =
-max_new_tokens``). A host loop alternates two jitted programs (``luffy_jax.sampling.slots``):
+max_new_tokens``). A host loop runs three kinds of jitted programs (``luffy_jax.sampling.slots``):
 
 - **refill**: the next pending rows of the rollout take the free slots; their prompts are prefilled
   once each (a prompt's n samples share its prefill) and copied into the slots;
