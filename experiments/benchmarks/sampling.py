@@ -1,10 +1,24 @@
-"""Rollout throughput: generated tokens/s of ``luffy_jax.sampling.generate`` (random weights, EOS
-ignored so every row runs the full length), against transformers ``generate`` (eager, and with a
-static cache + torch.compile) in the same run, and the fraction of the memory-bandwidth roofline.
+"""Rollout throughput of ``luffy_jax.sampling.generate`` (random weights).
+
+Fixed lengths (default): every row runs ``--new_tokens`` (EOS ignored); generated tokens/s against
+transformers ``generate`` (eager, and with a static cache + torch.compile) in the same run, and the
+fraction of the memory-bandwidth roofline.
 
     python experiments/benchmarks/sampling.py --config=tiny --batch=8 --prompt_len=32 --new_tokens=32 --torch
     python experiments/benchmarks/sampling.py --config=../shared/data/model_configs/qwen2.5-1.5b.json \
         --batch=64,256 --prompt_len=256 --new_tokens=512 --dtype=bfloat16 --torch
+
+Length distribution (``--lengths=rollouts``): each row is forced to end at a length drawn from the
+Qwen2.5-Math-7B responses in ``../shared/data/rollouts`` (token counts, scaled so that the longest
+is ``--new_tokens``; prompts likewise from their problems), through ``row_max_new_tokens``. Reports
+useful tokens/s (tokens before each row's end) of five sampler settings in one run, interleaved:
+``today`` (waves of ``--slots`` rows that last as long as their longest row, every step attending
+to the whole cache), ``bounded`` (decode reads only the filled cache blocks), ``refill`` (finished
+rows' slots take pending rows), ``bounded_refill``, and ``bounded_refill_compact`` (the default
+``SamplingConfig``: also the tail's active rows moved into fewer slots), with ratios to ``today``.
+
+    python experiments/benchmarks/sampling.py --config=tiny --lengths=rollouts --rows=128 --n=8 \
+        --slots=32 --new_tokens=512 --repeats=3
 
 Roofline: every decode step reads the weights once and each row's KV cache; bytes per step over the
 bandwidth of a large device-to-device copy gives the fastest possible step.
@@ -13,7 +27,11 @@ bandwidth of a large device-to-device copy gives the fastest possible step.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
+import json
 import os
+import pathlib
 import sys
 import time
 
@@ -88,6 +106,133 @@ def torch_generate(config_dict, batch, prompt_len, new_tokens, dtype, compiled):
     return {"seconds": dt, "tokens_per_s": batch * new_tokens / dt, "device": device}
 
 
+LENGTH_VARIANTS = {  # today's sampler first; the last one is the default SamplingConfig
+    "today": dict(decode_buckets=1, refill=False, compact_sizes=1),
+    "bounded": dict(refill=False, compact_sizes=1),
+    "refill": dict(decode_buckets=1, compact_sizes=1),
+    "bounded_refill": dict(compact_sizes=1),
+    "bounded_refill_compact": dict(),
+}
+
+
+def rollout_lengths(shared: pathlib.Path, tokenizer_dir: pathlib.Path) -> tuple[list, list]:
+    """Token counts of the rollouts' responses and of their problems (plus the chat template)."""
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    responses, problems = [], []
+    for path in sorted(glob.glob(str(shared / "rollouts" / "*.jsonl"))):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                responses.append(row["response"])
+                problems.append(row["problem"])
+    if not responses:
+        raise FileNotFoundError(f"no rollouts under {shared / 'rollouts'}")
+    template = 40  # system prompt + chat markers of the qwen25-math-cot prompt, about
+    response_lengths = [len(ids) for ids in tok(responses)["input_ids"]]
+    prompt_lengths = [len(ids) + template for ids in tok(problems)["input_ids"]]
+    return response_lengths, prompt_lengths
+
+
+@contextlib.contextmanager
+def count_compilations():
+    counter = {"n": 0}
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            counter["n"] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield counter
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def length_distribution(config, params, args) -> dict:
+    """The four sampler settings on rows forced to end at drawn lengths (see the module doc)."""
+    responses, prompts_len = rollout_lengths(args.shared_data, args.tokenizer)
+    scale = args.new_tokens / max(responses)
+    rng = np.random.default_rng(args.seed)
+    n_prompts = args.rows // args.n
+    rows = n_prompts * args.n
+    caps = np.clip(np.round(rng.choice(responses, rows) * scale), 1, args.new_tokens).astype(int)
+    plens = np.clip(np.round(rng.choice(prompts_len, n_prompts) * scale), 4, None).astype(int)
+    prompts = [rng.integers(1, config.vocab_size, int(p)).tolist() for p in plens]
+    useful = int(caps.sum())
+    base = dict(
+        max_new_tokens=args.new_tokens,
+        temperature=1.0,
+        ignore_eos=True,
+        prompt_bucket=args.prompt_bucket,
+        max_concurrent=args.slots,
+    )
+
+    def run(variant, key):
+        sc = SamplingConfig(**base, **LENGTH_VARIANTS[variant])
+        start, cpu = time.perf_counter(), time.process_time()
+        out = generate(
+            params, config, prompts, jax.random.key(key), sc, n=args.n, row_max_new_tokens=caps
+        )
+        jax.block_until_ready(out.tokens)
+        return (time.perf_counter() - start, time.process_time() - cpu), out
+
+    results, outputs = {}, {}
+    for variant in LENGTH_VARIANTS:  # compile + warm up, same shapes and lengths
+        with count_compilations() as compiles:
+            (first, _), outputs[variant] = run(variant, 0)
+        results[variant] = {
+            "first_run_seconds": first,
+            "compilations": compiles["n"],
+            "runs": [],
+            "cpu_seconds": [],
+        }
+    for _ in range(args.repeats):  # interleaved, so that load from other processes hits each alike
+        for variant in LENGTH_VARIANTS:
+            with count_compilations() as compiles:
+                (dt, cpu), _ = run(variant, 1)
+            results[variant]["runs"].append(dt)
+            results[variant]["cpu_seconds"].append(cpu)
+            results[variant]["compilations_after_warmup"] = (
+                results[variant].get("compilations_after_warmup", 0) + compiles["n"]
+            )
+    ref = outputs["today"]
+    for variant, r in results.items():
+        r["median_seconds"] = float(np.median(r["runs"]))
+        r["best_seconds"] = float(np.min(r["runs"]))
+        r["useful_tokens_per_s_median"] = useful / r["median_seconds"]
+        r["useful_tokens_per_s_best"] = useful / r["best_seconds"]
+        r["useful_tokens_per_cpu_s_median"] = useful / float(np.median(r["cpu_seconds"]))
+        out = outputs[variant]
+        r["same_tokens_as_today"] = bool(
+            np.array_equal(np.asarray(out.tokens), np.asarray(ref.tokens))
+            and np.array_equal(np.asarray(out.lengths), caps)
+        )
+    today = results["today"]
+    for r in results.values():
+        r["speedup_median"] = today["median_seconds"] / r["median_seconds"]
+        r["speedup_best"] = today["best_seconds"] / r["best_seconds"]
+        r["cpu_time_ratio_median"] = float(
+            np.median(today["cpu_seconds"]) / np.median(r["cpu_seconds"])
+        )
+    return {
+        "rows": rows,
+        "n": args.n,
+        "slots": args.slots,
+        "length_scale": scale,
+        "response_length": {
+            "mean": float(caps.mean()),
+            "median": float(np.median(caps)),
+            "p90": float(np.percentile(caps, 90)),
+            "max": int(caps.max()),
+        },
+        "prompt_length": {"mean": float(plens.mean()), "max": int(plens.max())},
+        "useful_tokens": useful,
+        "variants": results,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--config", default="tiny")
@@ -102,11 +247,41 @@ def main() -> None:
         action="store_true",
         help="also transformers static cache + torch.compile",
     )
+    ap.add_argument(
+        "--lengths",
+        default="fixed",
+        choices=["fixed", "rollouts"],
+        help="fixed: every row runs --new_tokens; rollouts: forced lengths drawn from the rollouts",
+    )
+    shared = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
+    ap.add_argument("--shared_data", type=pathlib.Path, default=shared)
+    ap.add_argument(
+        "--tokenizer", type=pathlib.Path, default=shared / "tokenizers" / "qwen2.5-math"
+    )
+    ap.add_argument("--rows", type=int, default=128, help="rollout rows (--lengths=rollouts)")
+    ap.add_argument("--n", type=int, default=8, help="samples per prompt (--lengths=rollouts)")
+    ap.add_argument("--slots", type=int, default=32, help="max_concurrent (--lengths=rollouts)")
+    ap.add_argument("--prompt_bucket", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
     cd = load_config_dict(args.config, args.layers)
     config = ModelConfig.from_hf(cd, dtype=args.dtype, param_dtype=args.dtype)
     params = init_params(config, jax.random.key(0))
+    if args.lengths == "rollouts":
+        emit(
+            {
+                "benchmark": "sampling_length_distribution",
+                "config": args.config,
+                "params": config.num_params(),
+                "dtype": args.dtype,
+                "new_tokens": args.new_tokens,
+                **device_summary(),
+                **length_distribution(config, params, args),
+            }
+        )
+        return
     bw = copy_bandwidth()
     itemsize = jnp.dtype(args.dtype).itemsize
     weight_bytes = config.num_params() * itemsize

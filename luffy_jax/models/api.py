@@ -76,12 +76,15 @@ def decoder_forward(
 
     Args:
       tokens, positions: int32 ``[B, t]`` (positions are the RoPE positions).
-      kv_mask: bool ``[B, t]`` without a cache, ``[B, S]`` with one: which key slots hold real tokens.
+      kv_mask: bool ``[B, t]`` without a cache, ``[B, L]`` with one (``L <= S``): which key slots
+        hold real tokens; a decode step reads only the first ``L`` cache slots (``L = S``: the
+        whole cache).
       cache: optional :class:`KVCache`; this call's keys/values are written at slots
         ``[cache_index, cache_index + t)`` and query ``j`` attends to slots ``<= cache_index + j``.
-      cache_index: int32 scalar (0 when omitted). Without a cache or with the Python int ``0`` (a
-        prefill) the call is a whole-sequence pass and uses ``config.attention_impl``; a traced
-        index (decode steps) uses the XLA attention over the cache.
+      cache_index: int32 scalar (0 when omitted), or ``[B]`` to write each row at its own slot.
+        Without a cache or with the Python int ``0`` (a prefill) the call is a whole-sequence pass
+        and uses ``config.attention_impl``; a traced index (decode steps) uses the XLA attention
+        over the cache.
       segment_ids: optional int32 ``[B, t]`` for whole-sequence passes: tokens attend only to
         earlier tokens of the same id (packed rows: 1, 2, ... per sequence, 0 on padding; see
         :mod:`luffy_jax.models.attention`). Default: 1 on real tokens, 0 on padding.

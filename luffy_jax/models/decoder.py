@@ -73,11 +73,49 @@ def _dense(features, axis, names, dtype, param_dtype, use_bias, bias_names, name
 
 
 def attention_mask(kv_mask: jax.Array, query_slots: jax.Array) -> jax.Array:
-    """bool ``[B, t, S]``: query at slot ``query_slots[j]`` may see key slot ``s`` iff ``s <= slot``
-    and ``kv_mask[b, s]``."""
+    """bool ``[B, t, S]``: query at slot ``query_slots[j]`` (int ``[t]``, or ``[B, t]`` per row) may
+    see key slot ``s`` iff ``s <= slot`` and ``kv_mask[b, s]``."""
     s = jnp.arange(kv_mask.shape[-1])
-    causal = s[None, None, :] <= query_slots[None, :, None]
+    slots = query_slots if query_slots.ndim == 2 else query_slots[None]
+    causal = s[None, None, :] <= slots[:, :, None]
     return causal & kv_mask[:, None, :].astype(bool)
+
+
+def write_kv(cache: KVCache, layer: int, k: jax.Array, v: jax.Array, index: jax.Array) -> KVCache:
+    """Writes ``k``/``v`` ``[B, t, K, Dh]`` into layer ``layer`` of the cache at slots
+    ``[index, index + t)``; ``index`` is an int32 scalar (all rows) or ``[B]`` (one per row)."""
+    if jnp.ndim(index) == 0:
+        start = (layer, 0, index, 0, 0)
+        return KVCache(
+            jax.lax.dynamic_update_slice(cache.k, k.astype(cache.k.dtype)[None], start),
+            jax.lax.dynamic_update_slice(cache.v, v.astype(cache.v.dtype)[None], start),
+        )
+
+    # One scatter with the batch as a batching dimension: in place, no transpose of the cache, and
+    # partitioned along the batch when it is sharded.
+    b, t = k.shape[:2]
+    slots = index.astype(jnp.int32)[:, None] + jnp.arange(t, dtype=jnp.int32)  # [B, t]
+    starts = jnp.stack([jnp.full((b, t), layer, jnp.int32), slots], axis=-1)  # [B, t, 2]
+    dims = jax.lax.ScatterDimensionNumbers(
+        update_window_dims=(2, 3),
+        inserted_window_dims=(0, 2),
+        scatter_dims_to_operand_dims=(0, 2),
+        operand_batching_dims=(1,),
+        scatter_indices_batching_dims=(0,),
+    )
+
+    def scatter(c, x):
+        return jax.lax.scatter(
+            c, starts, x.astype(c.dtype), dims, indices_are_sorted=False, unique_indices=True
+        )
+
+    return KVCache(scatter(cache.k, k), scatter(cache.v, v))
+
+
+def read_kv(cache: KVCache, layer: int, length: int) -> tuple[jax.Array, jax.Array]:
+    """Keys and values ``[B, length, K, Dh]`` of the first ``length`` slots of layer ``layer`` (a
+    decode step attends only to the filled part of a preallocated cache)."""
+    return cache.k[layer, :, :length], cache.v[layer, :, :length]
 
 
 class Attention(nn.Module):
@@ -132,16 +170,13 @@ class Attention(nn.Module):
         kk = sharding.constrain(kk, attn_lib.KV_AXES)
         vv = sharding.constrain(vv, attn_lib.KV_AXES)
         if cache is not None:
-            start = (layer, 0, cache_index, 0, 0)
-            ck = jax.lax.dynamic_update_slice(cache.k, kk.astype(cache.k.dtype)[None], start)
-            cv = jax.lax.dynamic_update_slice(cache.v, vv.astype(cache.v.dtype)[None], start)
-            cache = KVCache(ck, cv)
+            cache = write_kv(cache, layer, kk, vv, cache_index)
         if visibility.ndim == 2:  # the whole sequence attends to itself
             out = attn_lib.attention(
                 q, kk, vv, visibility, impl=cfg.attention_impl, packed=self.packed
             )
         else:
-            keys, values = cache.k[layer], cache.v[layer]
+            keys, values = read_kv(cache, layer, visibility.shape[-1])
             out = attn_lib.masked_attention(q, keys, values, visibility)
         out = sharding.constrain(out, attn_lib.Q_AXES)
         o = _dense(
@@ -250,7 +285,7 @@ class Decoder(nn.Module):
         elif segment_ids is not None:
             raise ValueError("segment_ids apply to whole-sequence passes, not to decode steps")
         else:
-            visibility = attention_mask(kv_mask, start + jnp.arange(t))
+            visibility = attention_mask(kv_mask, start[..., None] + jnp.arange(t))
         for layer in self.layers:
             x, cache = layer(x, positions, visibility, cache, start)
         return self.norm(x), cache

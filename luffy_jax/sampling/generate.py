@@ -1,37 +1,36 @@
-"""Rollout generation: bucketed prefill, prefix sharing over n samples, a jitted ``while_loop``
-decode over a donated, preallocated KV cache, and waves for rollouts larger than device memory.
+"""Rollout generation with continuous batching over a fixed set of decode slots.
 
-Shapes: ``b`` prompts in a wave, ``R = b * n`` rows, ``P`` bucketed prompt length, ``S = P + T``
-cache slots with ``T = max_new_tokens``. Prompts are left-padded so that every row's first new token
-goes to slot ``P``; row ``r`` of the rollout always draws from ``fold_in(fold_in(key, r), step)``,
-so results do not depend on wave size, padding or sharding.
+A run keeps ``R`` slots (``max_concurrent`` rows, or what fits in memory) over one preallocated,
+donated KV cache of ``S = P + T`` positions per slot (``P`` the bucketed longest prompt, ``T =
+max_new_tokens``). A host loop runs three kinds of jitted programs (``luffy_jax.sampling.slots``):
+
+- **refill**: the next pending rows of the rollout take the free slots; their prompts are prefilled
+  once each (a prompt's n samples share its prefill) and copied into the slots;
+- **decode chunk**: a ``while_loop`` of decode steps in which each step reads only the first
+  ``attend`` cache positions, the smallest of ``decode_buckets`` block multiples covering the
+  furthest active row, and which returns to the host when enough slots are free to refill or the
+  furthest row needs the next block;
+- **compact**: once no row is pending, the active rows move into a batch of half, a quarter...
+  of the slots (``compact_sizes``), so that a tail of long rows costs what its own rows cost.
+
+Row ``r`` of the rollout always draws its token ``i`` from ``fold_in(fold_in(key, r), i)``, so the
+samples do not depend on the slot or time a row ran in, on ``max_concurrent``, on the attended
+length or on sharding. ``refill=False`` gives waves (the old behaviour, for comparison).
 """
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
+from jax.sharding import Mesh
 
 from luffy_jax import sharding
-from luffy_jax.models import (
-    KVCache,
-    ModelConfig,
-    decoder_forward,
-    init_cache,
-    positions_from_mask,
-    project_logits,
-    shard_params,
-)
+from luffy_jax.models import ModelConfig, shard_params
+from luffy_jax.sampling import schedule, slots
 from luffy_jax.sampling.config import SampleOutput, SamplingConfig
-from luffy_jax.sampling.strategies import choose_tokens
-
-CACHE_LOGICAL_AXES = ("layers", "batch", "kv_length", "kv_heads", "head_dim")
 
 
 def generate(
@@ -43,6 +42,7 @@ def generate(
     *,
     n: int = 1,
     mesh: Mesh | None = None,
+    row_max_new_tokens: Sequence[int] | None = None,
 ) -> SampleOutput:
     """Samples ``n`` continuations of each prompt.
 
@@ -50,10 +50,13 @@ def generate(
       params, config: the policy (the same arrays the trainer updates).
       prompts: ``B`` lists of token ids, of any (non-zero) lengths.
       key: a PRNG key; the output is a deterministic function of it.
-      sampling_config: temperature / top-p / top-k / EOS / lengths / waves.
-      n: samples per prompt; each prompt is prefilled once and its cache shared by its n samples.
-      mesh: optional ``('data', 'fsdp', 'tensor')`` mesh: rows over ``data x fsdp``, KV heads
+      sampling_config: temperature / top-p / top-k / EOS / lengths / slots / refill.
+      n: samples per prompt; a prompt is prefilled once for the samples that start together.
+      mesh: optional ``('data', 'fsdp', 'tensor')`` mesh: slots over ``data x fsdp``, KV heads
         over ``tensor``; parameters are placed by their logical axes.
+      row_max_new_tokens: optional ``B * n`` per-row caps (``1..max_new_tokens``): row ``r`` ends
+        after that many tokens as if it had emitted EOS (benchmarks force a length distribution
+        with it).
 
     Returns:
       :class:`SampleOutput` with ``B * n`` rows, the samples of prompt i consecutive.
@@ -75,163 +78,153 @@ def generate(
             f"prompt length {longest} + max_new_tokens {sc.max_new_tokens} exceeds the model's "
             f"max_position_embeddings {config.max_position_embeddings}"
         )
+    total_rows = len(prompts) * n
+    limits = _row_limits(row_max_new_tokens, total_rows, sc.max_new_tokens)
     divisor = sharding.batch_divisor(mesh) if mesh is not None else 1
     if mesh is not None:
         params = shard_params(params, config, mesh)
-    bucket = _round_up(longest, sc.prompt_bucket)
-    max_rows = (
-        sc.max_concurrent or _rows_that_fit(config, bucket + sc.max_new_tokens) or len(prompts) * n
+    prompt_slots = schedule.round_up(longest, sc.prompt_bucket)
+    total_slots = prompt_slots + sc.max_new_tokens
+    max_rows = sc.max_concurrent or _rows_that_fit(config, total_slots) or total_rows
+    n_slots = schedule.slot_count(total_rows, max_rows, divisor)
+    run = _Run(params, config, sc, prompts, n, key, limits, divisor, prompt_slots, mesh)
+    state = slots.init_state(
+        config,
+        n_slots,
+        total_slots,
+        total_rows,
+        sc.max_new_tokens,
+        sc.pad_id,
+        run.shardings(n_slots),
     )
-    per_wave = max(1, max_rows // n)
-    per_wave = _round_up(min(per_wave, len(prompts)), divisor)
-    outputs = []
-    for start in range(0, len(prompts), per_wave):
-        wave = prompts[start : start + per_wave]
-        outputs.append(_generate_wave(params, config, wave, per_wave, start * n, key, sc, n, mesh))
-    tokens, logprobs, lengths = (np.concatenate(parts) for parts in zip(*outputs))
-    rows = len(prompts) * n
-    return SampleOutput(
-        jnp.asarray(tokens[:rows]), jnp.asarray(logprobs[:rows]), jnp.asarray(lengths[:rows])
-    )
+    state = run(state)
+    return SampleOutput(state.tokens, state.logprobs, state.lengths)
 
 
-def _generate_wave(params, config, wave, wave_size, first_row, key, sc, n, mesh):
-    length = _round_up(max(len(p) for p in wave), sc.prompt_bucket)
-    tokens = np.full((wave_size, length), sc.pad_id, np.int32)
-    mask = np.zeros((wave_size, length), bool)
-    tokens[:, -1] = 0
-    mask[:, -1] = True  # padding prompts (beyond the wave) are one token long; trimmed afterwards
-    for i, p in enumerate(wave):
-        tokens[i, :] = sc.pad_id
-        mask[i, :] = False
-        tokens[i, length - len(p) :] = p
-        mask[i, length - len(p) :] = True
-    rows = np.arange(first_row, first_row + wave_size * n)
-    row_keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.asarray(rows, jnp.uint32))
-    cache_sharding = None
-    tokens_j, mask_j = jnp.asarray(tokens), jnp.asarray(mask)
-    if mesh is not None:
-        cache_shape = jax.ShapeDtypeStruct(
-            (
-                config.num_layers,
-                wave_size * n,
-                length + sc.max_new_tokens,
-                config.num_kv_heads,
-                config.head_dim,
-            ),
-            config.compute_dtype,
+class _Run:
+    """The host loop of one ``generate`` call: refill free slots, decode a chunk, repeat; once no
+    row is pending, move the active rows into fewer slots as they drop below a smaller size."""
+
+    def __init__(self, params, config, sc, prompts, n, key, limits, divisor, prompt_slots, mesh):
+        self.params, self.config, self.sc = params, config, sc
+        self.prompts, self.n, self.key, self.divisor = prompts, n, key, divisor
+        self.prompt_slots, self.mesh = prompt_slots, mesh
+        self.total_slots = prompt_slots + sc.max_new_tokens
+        self.limits = jax.device_put(limits)
+        self.rule = slots.TokenRule(sc.temperature, sc.top_k, sc.top_p, sc.eos_ids, sc.ignore_eos)
+        self._shardings = {}
+
+    def shardings(self, n_slots: int) -> slots.SlotState | None:
+        if self.mesh is None:
+            return None
+        if n_slots not in self._shardings:
+            self._shardings[n_slots] = slots.state_shardings(
+                self.config, self.mesh, n_slots, self.total_slots
+            )
+        return self._shardings[n_slots]
+
+    def __call__(self, state: slots.SlotState) -> slots.SlotState:
+        sc, n_slots = self.sc, state.step.shape[0]
+        total_rows = len(self.prompts) * self.n
+        lengths = schedule.attend_lengths(self.total_slots, sc.decode_buckets)
+        sizes = schedule.slot_sizes(n_slots, self.divisor, sc.compact_sizes)
+        threshold = schedule.refill_threshold(n_slots, sc.refill, sc.refill_min_free, self.n)
+        active = np.zeros(n_slots, bool)
+        step = np.zeros(n_slots, np.int64)
+        next_row = 0
+        while True:
+            pending = total_rows - next_row
+            free = np.flatnonzero(~active)
+            if pending and len(free) >= (min(threshold, pending) if sc.refill else len(active)):
+                plan = schedule.plan_refill(free, next_row, total_rows, self.n)
+                state = self._refill(state, plan)
+                next_row += len(plan.rows)
+                active[plan.slots] = True
+                step[plan.slots] = 0
+                pending = total_rows - next_row
+            if not active.any():
+                break
+            if not pending:
+                size = schedule.compact_size(sizes, len(active), int(active.sum()))
+                if size < len(active):
+                    keep = np.argsort(~active, kind="stable")[:size].astype(np.int32)
+                    state = slots.compact(
+                        state, jax.device_put(keep), shardings=self.shardings(size)
+                    )
+                    active, step = active[keep], step[keep]
+            cur = len(active)
+            attend = schedule.attend_length(
+                lengths, self.prompt_slots + int(step[active].max()) + 1
+            )
+            if pending:  # waves (no refill): run until every slot is idle
+                stop_idle = min(threshold, pending) if sc.refill else cur + 1
+            else:  # stop when the active rows fit in the next smaller size
+                smaller = [s for s in sizes if s < cur]
+                stop_idle = cur - smaller[0] if smaller else cur + 1
+            state = slots.decode_chunk(
+                self.params,
+                self.config,
+                self.rule,
+                state,
+                self.key,
+                self.limits,
+                stop_idle,
+                prompt_slots=self.prompt_slots,
+                attend=attend,
+                shardings=self.shardings(cur),
+            )
+            active, step = (np.asarray(x) for x in jax.device_get((state.active, state.step)))
+            active = active.copy()
+            step = step.astype(np.int64)
+        return state
+
+    def _refill(self, state: slots.SlotState, plan: schedule.Refill) -> slots.SlotState:
+        n_slots = state.step.shape[0]
+        size = schedule.prefill_size(len(plan.prompts), self.divisor, n_slots)
+        tokens = np.full((size, self.prompt_slots), self.sc.pad_id, np.int32)
+        mask = np.zeros((size, self.prompt_slots), bool)
+        tokens[:, -1], mask[:, -1] = 0, True  # unused prefill rows: one token, never copied
+        for i, prompt_id in enumerate(plan.prompts):
+            p = self.prompts[prompt_id]
+            tokens[i, :] = self.sc.pad_id
+            mask[i, :] = False
+            tokens[i, -len(p) :] = p
+            mask[i, -len(p) :] = True
+        k = len(plan.slots)
+        slot_ids = np.full(n_slots, n_slots, np.int32)
+        source = np.zeros(n_slots, np.int32)
+        rows = np.zeros(n_slots, np.int32)
+        slot_ids[:k], source[:k], rows[:k] = plan.slots, plan.source, plan.rows
+        # device_put, not jnp.asarray: no small staging programs to compile per shape
+        shardings = self.shardings(n_slots)
+        rows_sharding = shardings.kv_mask if shardings is not None else None
+        tokens_j, mask_j = jax.device_put((tokens, mask), rows_sharding)
+        return slots.refill(
+            self.params,
+            self.config,
+            state,
+            tokens_j,
+            mask_j,
+            *jax.device_put((slot_ids, source, rows)),
+            k,
+            shardings=shardings,
         )
-        cache_sharding = sharding.logical_to_sharding(CACHE_LOGICAL_AXES, mesh, cache_shape)
-        rows_sharding = sharding.batch_sharding(mesh, 2)
-        tokens_j = jax.device_put(tokens_j, rows_sharding)
-        mask_j = jax.device_put(mask_j, rows_sharding)
-        row_keys = jax.device_put(row_keys, sharding.batch_sharding(mesh, 1))
-    logits, cache, kv_mask, next_pos = _prefill(
-        params, config, tokens_j, mask_j, length + sc.max_new_tokens, n, cache_sharding
-    )
-    out, _ = _decode(params, config, sc, logits, cache, kv_mask, next_pos, row_keys, length)
-    return tuple(np.asarray(x) for x in out)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "max_len", "n", "cache_sharding"))
-def _prefill(
-    params,
-    config: ModelConfig,
-    tokens,
-    mask,
-    max_len: int,
-    n: int,
-    cache_sharding: NamedSharding | None,
-):
-    """Prefills left-padded prompts ``[b, P]`` once into a cache of ``max_len`` slots, then repeats
-    the cache (and the last logits, key masks, next positions) for the n samples of each prompt."""
-    b, length = tokens.shape
-    cache = init_cache(config, b, max_len)
-    kv_mask = jnp.zeros((b, max_len), bool).at[:, :length].set(mask)
-    positions = positions_from_mask(mask)
-    hidden, cache = decoder_forward(
-        params, config, tokens, positions, kv_mask=kv_mask, cache=cache, cache_index=0
-    )
-    logits = project_logits(params, config, hidden[:, -1])
-    cache = KVCache(jnp.repeat(cache.k, n, axis=1), jnp.repeat(cache.v, n, axis=1))
-    if cache_sharding is not None:
-        cache = KVCache(*(jax.lax.with_sharding_constraint(c, cache_sharding) for c in cache))
-    next_pos = mask.sum(-1).astype(jnp.int32)
-    return (
-        jnp.repeat(logits, n, axis=0),
-        cache,
-        jnp.repeat(kv_mask, n, axis=0),
-        jnp.repeat(next_pos, n, axis=0),
-    )
-
-
-@functools.partial(
-    jax.jit, static_argnames=("config", "sc", "start_slot"), donate_argnames=("cache",)
-)
-def _decode(
-    params,
-    config: ModelConfig,
-    sc: SamplingConfig,
-    logits,
-    cache: KVCache,
-    kv_mask,
-    pos,
-    row_keys,
-    start_slot: int,
-):
-    """Decodes ``R`` rows from slot ``start_slot`` until every row is done (or T tokens)."""
-    rows, steps = logits.shape[0], sc.max_new_tokens
-    eos = jnp.asarray(sc.eos_ids if sc.eos_ids else (-1,), jnp.int32)
-
-    def cond(state):
-        i, done = state[0], state[4]
-        return (i < steps) & ~jnp.all(done)
-
-    def body(state):
-        i, toks, lps, lengths, done, logits, cache, kv_mask, pos = state
-        keys = jax.vmap(lambda k: jax.random.fold_in(k, i))(row_keys)
-        tok, lp = choose_tokens(
-            logits, keys, temperature=sc.temperature, top_k=sc.top_k, top_p=sc.top_p
+def _row_limits(caps: Sequence[int] | None, total_rows: int, max_new_tokens: int) -> np.ndarray:
+    if caps is None:
+        return np.full(total_rows, max_new_tokens, np.int32)
+    caps = np.asarray(caps, np.int64).reshape(-1)
+    if caps.shape[0] != total_rows:
+        raise ValueError(
+            f"row_max_new_tokens has {caps.shape[0]} entries, expected B * n = {total_rows}"
         )
-        tok = jnp.where(done, sc.pad_id, tok)
-        lp = jnp.where(done, 0.0, lp)
-        toks = toks.at[:, i].set(tok)
-        lps = lps.at[:, i].set(lp)
-        lengths = jnp.where(done, lengths, i + 1)
-        hit_eos = jnp.any(tok[:, None] == eos[None, :], axis=-1) & (not sc.ignore_eos)
-        slot = start_slot + i
-        kv_mask = kv_mask.at[:, slot].set(~done)
-        hidden, cache = decoder_forward(
-            params,
-            config,
-            tok[:, None],
-            pos[:, None],
-            kv_mask=kv_mask,
-            cache=cache,
-            cache_index=slot,
+    bad = np.flatnonzero((caps < 1) | (caps > max_new_tokens))
+    if len(bad):
+        raise ValueError(
+            f"row_max_new_tokens[{bad[0]}] = {caps[bad[0]]} is outside [1, {max_new_tokens}]"
         )
-        logits = project_logits(params, config, hidden[:, 0])
-        return i + 1, toks, lps, lengths, done | hit_eos, logits, cache, kv_mask, pos + 1
-
-    state = (
-        jnp.zeros((), jnp.int32),
-        jnp.full((rows, steps), sc.pad_id, jnp.int32),
-        jnp.zeros((rows, steps), jnp.float32),
-        jnp.zeros((rows,), jnp.int32),
-        jnp.zeros((rows,), bool),
-        logits,
-        cache,
-        kv_mask,
-        pos,
-    )
-    state = jax.lax.while_loop(cond, body, state)
-    # The final cache is returned (and dropped by the caller) so that XLA can alias the donated
-    # input cache to the loop's carry instead of holding two copies.
-    return (state[1], state[2], state[3]), state[6]
-
-
-def _round_up(x: int, m: int) -> int:
-    return int(math.ceil(x / m) * m)
+    return caps.astype(np.int32)
 
 
 def _rows_that_fit(config: ModelConfig, slots: int) -> int | None:
