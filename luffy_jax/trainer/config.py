@@ -23,9 +23,7 @@ from luffy_jax.rewards import RewardConfig
 from luffy_jax.sharding import MeshConfig
 from luffy_jax.trainer.methods import Method, lookup
 from luffy_jax.trainer.prefixes import PrefixConfig
-
-ROW_ORDERS = ("groups", "official")
-LONG_TRACES = ("drop", "cut_with_eos", "official")
+from luffy_jax.trainer.schema import JUDGE_KINDS, LONG_TRACES, MASK_ENDS, ROW_ORDERS
 
 
 class ConfigError(ValueError):
@@ -34,13 +32,7 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class RunShape:
-    """Batch geometry of one training step.
-
-    ``row_order``: ``groups`` (a mini-batch is whole prompt groups, in order) or ``official``
-    (the official row balancing over ``official_ranks`` ranks). ``official_ranks`` and
-    ``official_max_tokens`` (token budget per rank and micro-batch) also define the official
-    micro-batches of the ``official`` entropy/SFT reductions.
-    """
+    """Batch geometry of one step (``row_order``, ``official_*``: see ``trainer.layout``)."""
 
     prompts_per_step: int
     n: int
@@ -223,12 +215,8 @@ def loss_config(cfg: ml_collections.ConfigDict, method: Method, shape: RunShape)
             entropy_coef=float(lc.entropy_coef) if method.regularize else 0.0,
             kl_coef=float(lc.kl_coef) if method.regularize else 0.0,
             sft_coef=float(lc.sft_coef),
-            # The official reductions apply where the term exists: the entropy bonus of the RL
-            # methods and the SFT term of rl_with_sft_loss (the SFT baseline is OpenRLHF's).
-            entropy_reduction=str(lc.entropy_reduction) if method.regularize else "mini_batch_mean",
-            sft_reduction=str(lc.sft_reduction)
-            if method.objective == "rl_with_sft_loss"
-            else "mini_batch_mean",
+            entropy_reduction=str(lc.entropy_reduction) if method.rewards else "mini_batch_mean",
+            sft_reduction=str(lc.sft_reduction) if method.rewards else "mini_batch_mean",
             advantage_stats=method.advantage_stats,
             advantage_use_std=bool(lc.advantage_use_std),
         )
@@ -344,15 +332,15 @@ def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
     timeout = float(cfg.rollout.reward_timeout_s)
     if timeout <= 0:
         raise ConfigError(f"config.rollout.reward_timeout_s={timeout} must be > 0")
+    r = cfg.rollout
     try:
-        prefix = PrefixConfig.from_rollout(cfg.rollout)
+        prefix = PrefixConfig.from_rollout(r)
     except ValueError as e:
         raise ConfigError(f"config.rollout: {e}") from e
-        judge = _choice("reward.judge", str(cfg.reward.judge), ("ours", "math_verify"))
-    train_kind = "math" if judge == "ours" else "math_verify"
+    judge = _choice("reward.judge", str(cfg.reward.judge), ("ours", "math_verify"))
     grader = _choice("eval.grader", str(cfg.eval.grader), ("math", "boxed"))
-    try:
-        train_reward = RewardConfig(train_kind, timeout, reward_workers)
+    try:  # in-training validation's "math" grader is the training reward's judge
+        train_reward = RewardConfig(JUDGE_KINDS[judge], timeout, reward_workers)
     except ImportError as e:
         raise ConfigError(f"config.reward.judge={judge!r}: {e}") from e
     return RunConfig(
@@ -385,11 +373,9 @@ def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
             max_concurrent=int(cfg.rollout.max_concurrent) or None,
             use_sampler_logprobs=bool(cfg.rollout.use_sampler_logprobs),
             reward=train_reward,
-            stop_on_generation_config_eos=bool(cfg.rollout.stop_on_generation_config_eos),
+            stop_on_generation_config_eos=bool(r.stop_on_generation_config_eos),
             response_mask_end=_choice(
-                "rollout.response_mask_end",
-                str(cfg.rollout.response_mask_end),
-                ("stop_token", "official"),
+                "rollout.response_mask_end", str(r.response_mask_end), MASK_ENDS
             ),
             prefix=prefix,
         ),

@@ -6,6 +6,12 @@ field can be overridden on the command line (``--config.loss.shaping_gamma=0.3``
 
 import ml_collections
 
+# Choices of the parity switches (README, "Parity with the official code").
+ROW_ORDERS = ("groups", "official")  # batch.row_order
+MASK_ENDS = ("stop_token", "official")  # rollout.response_mask_end
+LONG_TRACES = ("drop", "cut_with_eos", "official")  # data.long_traces
+JUDGE_KINDS = {"ours": "math", "math_verify": "math_verify"}  # reward.judge -> reward kind
+
 
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
