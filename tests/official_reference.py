@@ -9,6 +9,7 @@ against worked examples separately.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -57,3 +58,31 @@ def official_loss(rank_micro_batches, ranks, **tensors):
     for rows in rank_micro_batches:
         total = total + micro_batch_loss(torch.as_tensor(rows, dtype=torch.long), **tensors)
     return total / ranks
+
+
+def official_loss_and_grads(rank_micro_batches, ranks, arrays, **options):
+    """:func:`official_loss` of numpy ``arrays`` (logp, old_logp, entropy, adv, mask, off) with
+    its gradients w.r.t. ``logp`` and ``entropy``, one micro-batch at a time (each micro-batch's
+    rows as leaf tensors, so the backward passes stay micro-batch sized)."""
+    grads = {k: np.zeros_like(arrays[k]) for k in ("logp", "entropy")}
+    total = 0.0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # many tiny ops: threads only contend
+    try:
+        return _loop(rank_micro_batches, ranks, arrays, grads, options)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _loop(rank_micro_batches, ranks, arrays, grads, options):
+    total = 0.0
+    for rows in rank_micro_batches:
+        part = {k: torch.tensor(v[rows], dtype=torch.float64) for k, v in arrays.items()}
+        for k in grads:
+            part[k].requires_grad_(True)
+        loss = micro_batch_loss(torch.arange(len(rows)), **part, **options) / ranks
+        loss.backward()
+        total += loss.item()
+        for k in grads:
+            grads[k][rows] = part[k].grad.numpy()
+    return total, grads["logp"], grads["entropy"]
