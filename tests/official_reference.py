@@ -65,7 +65,6 @@ def official_loss_and_grads(rank_micro_batches, ranks, arrays, **options):
     its gradients w.r.t. ``logp`` and ``entropy``, one micro-batch at a time (each micro-batch's
     rows as leaf tensors, so the backward passes stay micro-batch sized)."""
     grads = {k: np.zeros_like(arrays[k]) for k in ("logp", "entropy")}
-    total = 0.0
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # many tiny ops: threads only contend
     try:
