@@ -4,7 +4,7 @@
     python -m luffy_jax.train --config=experiments/luffy_qwen25_math_7b.py:on_policy --workdir=...
 
 Variants (``:name``): ``luffy`` (default), ``math_1_5b`` (Qwen2.5-Math-1.5B), ``instruct``
-(Qwen2.5-7B-Instruct), ``on_policy`` (``train_on_policy.sh``), ``no_shaping`` (LUFFY with the
+(Qwen2.5-7B-Instruct), ``prefix_ablation`` (partial-trace prefixes), ``on_policy`` (``train_on_policy.sh``), ``no_shaping`` (LUFFY with the
 plain importance weight ``p`` on trace tokens, the paper's shaping ablation), ``rl_with_sft_loss``
 (``train_rl_sft_loss.sh``), ``sft_then_rl`` (``train_sft_rl.sh``: RL from an SFT checkpoint on
 the complement prompt set), ``sft`` (the SFT baseline, OpenRLHF settings of spec 3.3).
@@ -121,6 +121,13 @@ def get_config(variant: str = "luffy") -> ml_collections.ConfigDict:
         c.data.train_files = "data/openr1.complement.parquet"
         c.rollout.n_off = 0
         c.loss.use_clip = True
+        return c
+    if variant == "prefix_ablation":
+        # The official rollout's partial-trace prefixes (not LUFFY's final method): the trace copy
+        # gets a prefix ratio from a window that shrinks over the first 1000 steps.
+        c.rollout.prefix_strategy = "linear_max"
+        c.rollout.prefix_steps = 1000
+        c.rollout.prefix_linear_max_ratio = 0.8
         return c
     if variant == "sft":
         c.method = (
