@@ -20,6 +20,7 @@ where the two versions disagree).
 from __future__ import annotations
 
 import importlib.util
+import logging
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 INSTALL_HINT = "reward.judge='math_verify' needs math-verify: pip install 'luffy_jax[math-verify]'"
@@ -47,6 +48,8 @@ def math_verify_reward(response: str, gold: str, *, require_think: bool = True) 
         from math_verify import parse, verify
     except ImportError as e:
         raise ImportError(INSTALL_HINT) from e
+    # its warning that its own (signal) time limits are off: the pool's limit applies instead
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
     if require_think:
         text = "<think>\n" + response
         if THINK_OPEN not in text or THINK_CLOSE not in text:

@@ -257,3 +257,25 @@ def test_evaluation_keeps_or_skips_long_prompts_and_counts_them(tiny_run_files):
     assert kept["n"] == 3 and kept["skipped"] == 0 and kept["long_prompts"] == {"a": 1, "b": 0}
     assert skipped["n"] == 2 and skipped["skipped"] == 1 and skipped["long_prompts"]["a"] == 1
     assert kept["long_prompts_policy"] == "keep"
+
+
+@pytest.mark.parametrize("switch", ["prefixes", "official_layout"])
+def test_a_step_runs_with_partial_prefixes_or_the_official_layout(tiny_config, tmp_path, switch):
+    from luffy_jax.trainer import run_training
+
+    tiny_config.total_steps = 1
+    if switch == "prefixes":
+        tiny_config.rollout.min_prefix_ratio, tiny_config.rollout.max_prefix_ratio = 0.3, 0.7
+    else:
+        tiny_config.batch.row_order = "official"
+        tiny_config.batch.official_ranks = 2
+        tiny_config.batch.official_max_tokens = 64
+        tiny_config.loss.entropy_reduction = "official"
+        tiny_config.rollout.response_mask_end = "official"
+    last = run_training(tiny_config, str(tmp_path))
+    if switch == "prefixes":
+        assert 0.3 / 4 <= last["batch/avg_prefix_ratio"] <= 0.7 / 4  # 1 prefix copy of 4
+    else:
+        assert last["batch/official_micro_batches"] >= 1
+        assert last["actor/entropy_term"] > 0
+    assert np.isfinite(last["loss"])
