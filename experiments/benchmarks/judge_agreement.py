@@ -8,7 +8,8 @@ disagreement.
     python experiments/benchmarks/judge_agreement.py [--rollouts=../shared/data/rollouts]
         [--out=verdicts.json]
 
-Run it once per math-verify version (the official pin 0.6.0 needs latex2sympy2_extended 1.0.9,
+Every grader runs in the bounded worker pool (20 s per item; a timeout scores 0 and is reported on
+stderr). Run it once per math-verify version (the official pin 0.6.0 needs latex2sympy2_extended 1.0.9,
 so it lives in its own environment) and compare the ``verdicts`` files.
 """
 
@@ -68,15 +69,27 @@ def _grade(kind: str, responses: list[str], golds: list[str]) -> list[float]:
     from luffy_jax.rewards import RewardConfig, score_with
 
     scores, stats = score_with(RewardConfig(kind, 20.0, 2), responses, golds)
+    print(f"# {kind}: {len(responses)} graded in {stats['total_s']:.0f} s", file=sys.stderr)
     if stats["timeouts"] or stats["errors"] or stats["crashes"]:
         print(f"# {kind}: {stats}", file=sys.stderr)
     return scores.tolist()
 
 
-def _mv_nothink(response: str, gold: str) -> float:
+def _mv_nothink(kind: str, response: str, gold: str) -> float:
+    """math-verify on the whole response (the official v4 rule), run in the pool's workers."""
     from luffy_jax.rewards.math_verify_judge import math_verify_reward
 
     return math_verify_reward(response, gold, require_think=False)
+
+
+def _grade_mv_nothink(responses: list[str], golds: list[str]) -> list[float]:
+    from luffy_jax.rewards import RewardPool
+
+    with RewardPool(2, grade_fn=_mv_nothink) as pool:
+        scores, stats = pool.score(responses, golds, kind="math_verify", timeout_s=20.0)
+    if stats["timeouts"] or stats["errors"] or stats["crashes"]:
+        print(f"# math_verify (whole response): {stats}", file=sys.stderr)
+    return scores
 
 
 def main() -> None:
@@ -102,7 +115,7 @@ def main() -> None:
     case_resp, case_gold = [c[1] for c in CASES], [c[2] for c in CASES]
     ours = _grade("math_nothink", responses, golds) + _grade("math", case_resp, case_gold)
     boxed = _grade("boxed", responses + case_resp, golds + case_gold)
-    mv = [_mv_nothink(r, g) for r, g in zip(responses, golds)]
+    mv = _grade_mv_nothink(responses, golds)
     mv += _grade("math_verify", case_resp, case_gold)
     harness = [float(r["correct"]) for r in rows]
     verdicts = {

@@ -19,6 +19,7 @@ where the two versions disagree).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 
@@ -57,6 +58,19 @@ def math_verify_reward(response: str, gold: str, *, require_think: bool = True) 
         solution = text.split(THINK_CLOSE)[1]
     else:
         solution = response
-    prediction = parse(solution, parsing_timeout=None)
-    target = parse("$" + gold + "$", parsing_timeout=None)
-    return 1.0 if verify(target, prediction, timeout_seconds=None) else 0.0
+    if _accepts_no_timeout():
+        prediction = parse(solution, parsing_timeout=None)
+        target = parse("$" + gold + "$", parsing_timeout=None)
+        return 1.0 if verify(target, prediction, timeout_seconds=None) else 0.0
+    # math-verify < 0.7 (the official 0.6.0 pin) only has signal-based limits: run with its
+    # defaults, which works on a main thread (as in the pool's workers)
+    return 1.0 if verify(parse("$" + gold + "$"), parse(solution)) else 0.0
+
+
+@functools.cache
+def _accepts_no_timeout() -> bool:
+    """math-verify >= 0.7 takes ``None`` to switch its signal-based time limits off."""
+    from importlib.metadata import version
+
+    major, minor = (int(x) for x in version("math-verify").split(".")[:2])
+    return (major, minor) >= (0, 7)
