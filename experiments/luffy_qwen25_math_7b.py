@@ -4,7 +4,7 @@
     python -m luffy_jax.train --config=experiments/luffy_qwen25_math_7b.py:on_policy --workdir=...
 
 Variants (``:name``): ``luffy`` (default), ``math_1_5b`` (Qwen2.5-Math-1.5B), ``instruct``
-(Qwen2.5-7B-Instruct), ``on_policy`` (``train_on_policy.sh``), ``no_shaping`` (LUFFY with the
+(Qwen2.5-7B-Instruct), ``prefix_ablation`` (partial-trace prefixes), ``on_policy`` (``train_on_policy.sh``), ``no_shaping`` (LUFFY with the
 plain importance weight ``p`` on trace tokens, the paper's shaping ablation), ``rl_with_sft_loss``
 (``train_rl_sft_loss.sh``), ``sft_then_rl`` (``train_sft_rl.sh``: RL from an SFT checkpoint on
 the complement prompt set), ``sft`` (the SFT baseline, OpenRLHF settings of spec 3.3).
@@ -13,14 +13,24 @@ Paths: ``model.hf_path`` must point at a local copy of ``Elliott/Qwen2.5-Math-7B
 (rope_theta 40000, 16k positions, template ending in ``<think>\\n``), ``data.train_files`` at
 ``openr1.parquet`` (``Elliott/Openr1-Math-46k-8192``); nothing is downloaded.
 
+The preset selects the official setting of every parity switch (README, "Parity with the
+official code"): the entropy bonus (and the SFT term of ``rl_with_sft_loss``) reduced over the
+official micro-batches (token budget 32768 per rank, 8 ranks: about K ~ 9 times the mini-batch
+token mean for ~4.3k-token rows), the official row balancing, long traces cut without EOS,
+math-verify as the judge, end-of-turn stop ids and the official response mask. The PG term is
+``sum(m*l) / 65536`` per 512-row mini-batch, which is exactly the official ``sum/8192`` per
+micro-batch averaged over 8 ranks (spec 1.10); micro-batch gradients are accumulated exactly, so
+none of this depends on our mesh or ``batch.micro_batch_rows``.
+
 Choices that differ from the official code (documented, deliberate):
 - the first step runs at lr 1e-6 (the official scheduler gives lr 0 for all of step 1, spec 6.2.2);
 - weights and optimizer state are float32, compute bfloat16 (``model.param_dtype``), as the
-  official FSDP worker;
-- micro-batch gradients are accumulated exactly; the PG term is ``sum(m*l) / 65536`` per 512-row
-  mini-batch (= the official ``sum/8192`` per micro-batch averaged over 8 ranks, spec 1.10); the
-  entropy term is the mini-batch token mean (the official one adds K micro-batch means and
-  divides by 8 ranks, a factor that depends on the token budget and GPU count).
+  official FSDP worker.
+
+``:prefix_ablation``: LUFFY with partial-trace prefixes (the official rollout's prefix
+strategies, spec 1.3 item 3; ``rollout.prefix_strategy``): the trace copy gets a prefix ratio
+drawn from U(0, 0.8 x (10 - i) / 10) in the i-th tenth of ``rollout.prefix_steps`` and the policy
+continues from it.
 """
 
 import ml_collections
@@ -53,6 +63,16 @@ def _luffy() -> ml_collections.ConfigDict:
     c.loss.entropy_coef = 0.001
     c.loss.kl_coef = 0.0
     c.loss.advantage_use_std = False  # grpo_use_std=False
+    # Parity switches, official settings (README "Parity with the official code").
+    c.loss.entropy_reduction = "official"  # per-micro-batch token means, summed, / 8 ranks
+    c.loss.sft_reduction = "official"  # the same for rl_with_sft_loss's SFT term
+    c.batch.row_order = "official"  # _balance_batch over 8 ranks
+    c.batch.official_ranks = 8
+    c.batch.official_max_tokens = 32768  # ppo_max_token_len_per_gpu
+    c.data.long_traces = "official"  # cut to 8192 without EOS
+    c.reward.judge = "math_verify"  # reward v3 with math-verify (the math-verify extra)
+    c.rollout.stop_on_generation_config_eos = True  # vLLM stops on the generation config's ids
+    c.rollout.response_mask_end = "official"  # get_eos_mask: through the first EOS
     c.optim.lr = 1e-6
     c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.999, 1e-8
     c.optim.weight_decay = 0.01
@@ -101,6 +121,13 @@ def get_config(variant: str = "luffy") -> ml_collections.ConfigDict:
         c.data.train_files = "data/openr1.complement.parquet"
         c.rollout.n_off = 0
         c.loss.use_clip = True
+        return c
+    if variant == "prefix_ablation":
+        # The official rollout's partial-trace prefixes (not LUFFY's final method): the trace copy
+        # gets a prefix ratio from a window that shrinks over the first 1000 steps.
+        c.rollout.prefix_strategy = "linear_max"
+        c.rollout.prefix_steps = 1000
+        c.rollout.prefix_linear_max_ratio = 0.8
         return c
     if variant == "sft":
         c.method = (

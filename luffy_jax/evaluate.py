@@ -50,6 +50,8 @@ def main(argv: Sequence[str]) -> None:
         max_prompt_length=f.max_prompt_length,
         grader=f.grader,
         remove_system=f.remove_system,
+        long_prompts=f.long_prompts,
+        generation_config_dirs=(f.hf_model or tok_path, tok_path),
     )
     write_report(result, f.out)
     for source, score in sorted(result["scores"].items()):
@@ -70,9 +72,20 @@ def _define_flags() -> None:
     flags.DEFINE_string("out", "eval_out", "Output folder (scores.json, samples.jsonl).")
     flags.DEFINE_float("temperature", 0.6, "Sampling temperature (spec 5.1: 0.6).")
     flags.DEFINE_integer("max_new_tokens", 8192, "Tokens generated per row.")
-    flags.DEFINE_integer("max_prompt_length", 1024, "Longer prompts are skipped and counted.")
+    flags.DEFINE_integer(
+        "max_prompt_length", 1024, "Prompts longer than this are counted per benchmark."
+    )
     flags.DEFINE_enum(
-        "grader", "boxed", ["boxed", "math"], "boxed: strict final grader; math: reward v3."
+        "long_prompts",
+        "keep",
+        ["keep", "skip"],
+        "keep: evaluate prompts over --max_prompt_length (the official script); skip: drop them.",
+    )
+    flags.DEFINE_enum(
+        "grader",
+        "boxed",
+        ["boxed", "math", "math_verify"],
+        "boxed: strict final grader; math: reward v3 (our judge); math_verify: v3, official judge.",
     )
     flags.DEFINE_bool("remove_system", True, "Drop the system message (the final evaluation does).")
     flags.DEFINE_string("dtype", "bfloat16", "Parameter dtype for --hf_model.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -40,31 +41,49 @@ def evaluate_policy(
     reward_timeout_s: float = 5.0,
     reward_workers: int | None = None,
     mesh=None,
+    long_prompts: str = "skip",
+    stop_ids: Sequence[int] | None = None,
+    generation_config_dirs: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Scores a policy on ``examples`` (one sample per row).
 
+    Prompts longer than ``max_prompt_length`` tokens are kept (``long_prompts="keep"``, what the
+    official evaluation script does) or skipped (``"skip"``, what the official in-training
+    validation does: its dataset drops them); either way they are counted per benchmark.
+    Sampling stops on ``stop_ids`` (default: the tokenizer's EOS and the end-of-turn ids of any
+    ``generation_config.json`` in ``generation_config_dirs``).
+
     Returns a dict with ``scores`` (``{data_source: mean}``), ``average`` (unweighted mean over
-    sources), ``accuracy`` (micro mean over rows), ``n`` rows, ``skipped`` prompts (too long) and
-    ``samples`` (one dict per row: data_source, index, gold, response, correct).
+    sources), ``accuracy`` (micro mean over rows), ``n`` rows, ``skipped`` prompts (too long, not
+    evaluated), ``long_prompts`` (``{data_source: prompts over max_prompt_length}``, kept or
+    skipped per ``long_prompts_policy``) and ``samples`` (one dict per row: data_source, index,
+    gold, response, correct).
     Responses are graded after ``"<think>\\n"`` is prepended when the prompt ends with it (the
-    evaluation script's think handling); ``grader`` is ``"boxed"`` (strict, final evaluation) or
-    ``"math"`` (the v3 training reward, in-training validation).
+    evaluation script's think handling); ``grader`` is ``"boxed"`` (strict, final evaluation),
+    ``"math"`` (the v3 training reward, in-training validation) or ``"math_verify"`` (the same
+    rule with the official judge).
     """
+    if long_prompts not in ("keep", "skip"):
+        raise ValueError(f"long_prompts must be 'keep' or 'skip', got {long_prompts!r}")
     stats: Counter = Counter()
     encoded = encode_examples(
         examples,
         tokenizer,
-        max_prompt_length=max_prompt_length,
+        max_prompt_length=sys.maxsize,
         remove_system=remove_system,
         add_think=add_think,
         stats=stats,
     )
+    too_long = Counter(e.data_source for e in encoded if len(e.prompt_ids) > max_prompt_length)
+    if long_prompts == "skip":
+        encoded = [e for e in encoded if len(e.prompt_ids) <= max_prompt_length]
     if not encoded:
         raise ValueError(
             f"no evaluation example fits max_prompt_length={max_prompt_length} "
             f"({len(examples)} examples, {dict(stats)})"
         )
-    stop_ids, pad_id = stop_and_pad_ids(tokenizer)
+    default_stops, pad_id = stop_and_pad_ids(tokenizer, generation_config_dirs)
+    stop_ids = tuple(stop_ids) if stop_ids is not None else default_stops
     sc = SamplingConfig(
         max_new_tokens=max_new_tokens,
         temperature=temperature,
@@ -81,9 +100,7 @@ def evaluate_policy(
         if e.prompt_text.endswith("<think>\n"):
             text = "<think>\n" + text
         texts.append(text)
-    reward = RewardConfig(
-        "boxed" if grader == "boxed" else "math", reward_timeout_s, reward_workers
-    )
+    reward = RewardConfig(grader, reward_timeout_s, reward_workers)
     scores, _ = score_with(reward, texts, [e.gold for e in encoded])
     samples = [
         {
@@ -96,7 +113,15 @@ def evaluate_policy(
         for e, text, s in zip(encoded, texts, scores)
     ]
     summary = summarize([e.data_source for e in encoded], scores)
-    return {**summary, "skipped": int(stats.get("dropped/prompt_too_long", 0)), "samples": samples}
+    return {
+        **summary,
+        "skipped": sum(too_long.values()) if long_prompts == "skip" else 0,
+        "long_prompts": {source: too_long.get(source, 0) for source in summary["scores"]}
+        | dict(too_long),
+        "long_prompts_policy": long_prompts,
+        "max_prompt_length": max_prompt_length,
+        "samples": samples,
+    }
 
 
 def summarize(data_sources: Sequence[str], scores: Sequence[float]) -> dict[str, Any]:

@@ -29,7 +29,9 @@ LAYERS = [
 TRAINER_ORDER = [
     "schema",
     "methods",
+    "prefixes",
     "config",
+    "layout",
     "setup",
     "rollout",
     "metrics",

@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from luffy_jax.data.examples import Example
@@ -91,13 +93,46 @@ def encode_examples(
     return out
 
 
-def stop_and_pad_ids(tokenizer: Any) -> tuple[tuple[int, ...], int]:
-    """``(stop ids, pad id)`` for sampling with ``tokenizer``: its EOS, and its pad token (EOS
-    when it has none). Raises ``ValueError`` if the tokenizer has no EOS token."""
+def stop_and_pad_ids(
+    tokenizer: Any, generation_config_dirs: Sequence[str] = ()
+) -> tuple[tuple[int, ...], int]:
+    """``(stop ids, pad id)`` for sampling with ``tokenizer``.
+
+    Stop ids: the tokenizer's EOS first, then the end-of-turn ids that a ``generation_config.json``
+    in any of ``generation_config_dirs`` lists as ``eos_token_id`` (an int or a list; a missing
+    file is skipped), as vLLM stops on them. Pad: the tokenizer's pad token (EOS when it has
+    none). Raises ``ValueError`` if the tokenizer has no EOS token or a generation config is
+    unreadable.
+    """
     eos = tokenizer.eos_token_id
     if eos is None:
         raise ValueError(
             f"the tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has no eos_token"
         )
+    stops = [int(eos)]
+    for folder in generation_config_dirs:
+        for extra in generation_config_eos_ids(folder):
+            if extra not in stops:
+                stops.append(extra)
     pad = tokenizer.pad_token_id
-    return (int(eos),), int(eos if pad is None else pad)
+    return tuple(stops), int(eos if pad is None else pad)
+
+
+def generation_config_eos_ids(folder: str) -> tuple[int, ...]:
+    """The ``eos_token_id`` entries of ``folder/generation_config.json`` (empty if there is no
+    such file or field); raises ``ValueError`` naming the file if it is not valid JSON or the
+    field holds something other than ints."""
+    if not folder:
+        return ()
+    path = os.path.join(folder, "generation_config.json")
+    if not os.path.isfile(path):
+        return ()
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f).get("eos_token_id")
+    except (OSError, ValueError, AttributeError) as e:
+        raise ValueError(f"{path}: not a readable generation config ({e})") from e
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{path}: eos_token_id must be an int or a list of ints, got {value!r}")
+    return tuple(values)

@@ -6,6 +6,8 @@
 - :func:`objective_terms` / :data:`OBJECTIVES`: whole objectives by name (``luffy``,
   ``luffy_no_shaping``, ``on_policy_grpo``, ``sft``, ``rl_with_sft_loss``) as additive sums;
   :func:`accumulate` adds micro-batches exactly and :func:`finalize` gives ``(loss, metrics)``.
+- ``official_batches``: the official row balancing and token-budget micro-batches, and the row
+  weights of the ``official`` entropy/SFT reductions (:func:`official_term_weights`).
 """
 
 from luffy_jax.objectives.advantages import group_advantages
@@ -13,6 +15,7 @@ from luffy_jax.objectives.config import (
     AGGREGATIONS,
     OFF_POLICY_SHAPINGS,
     ON_POLICY_SHAPINGS,
+    TERM_REDUCTIONS,
     LossConfig,
 )
 from luffy_jax.objectives.losses import (
@@ -30,6 +33,12 @@ from luffy_jax.objectives.losses import (
     token_losses,
     zero_terms,
 )
+from luffy_jax.objectives.official_batches import (
+    balanced_row_order,
+    largest_differencing,
+    official_micro_batches,
+    official_term_weights,
+)
 from luffy_jax.objectives.shaping import (
     OFF_POLICY_REGISTRY,
     ON_POLICY_REGISTRY,
@@ -45,14 +54,19 @@ __all__ = [
     "ON_POLICY_REGISTRY",
     "ON_POLICY_SHAPINGS",
     "TERM_KEYS",
+    "TERM_REDUCTIONS",
     "LossConfig",
     "accumulate",
+    "balanced_row_order",
     "entropy_kl_terms",
     "finalize",
     "group_advantages",
+    "largest_differencing",
     "low_var_kl",
     "objective_terms",
     "off_policy_value",
+    "official_micro_batches",
+    "official_term_weights",
     "on_policy_ratio",
     "policy_loss",
     "policy_terms",

@@ -13,6 +13,10 @@ OFF_POLICY_SHAPINGS = ("p_div_p", "none", "logp", "p_logp", "sqrt", "pow")
 ON_POLICY_SHAPINGS = ("none", "p_div_p", "logp", "p_logp", "sqrt", "pow")
 AGGREGATIONS = ("constant", "token_mean", "seq_mean_token_mean")
 ADVANTAGE_STATS = ("all", "on_policy")
+# How the entropy and SFT terms are reduced: one token mean over the mini-batch (ours, independent
+# of any micro-batching), or the official sum of per-micro-batch token means over the official
+# micro-batches divided by the ranks (row weights from ``official_batches.official_term_weights``).
+TERM_REDUCTIONS = ("mini_batch_mean", "official")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +42,10 @@ class LossConfig:
       entropy_coef: weight of the token-mean entropy bonus (subtracted from the loss).
       kl_coef: weight of the low-variance (k3) KL to a frozen reference; 0 = off.
       sft_coef: weight of the SFT term in ``rl_with_sft_loss``.
+      entropy_reduction: ``mini_batch_mean`` (one token mean over the batch) or ``official``
+        (the batch's ``entropy_weight`` rows: the sum over the official micro-batches of their
+        token means, divided by the ranks; spec 1.10).
+      sft_reduction: the same choice for the SFT term of ``rl_with_sft_loss`` (``sft_weight``).
       advantage_stats: which rows give a group's mean/std: ``all`` (LUFFY's mixed group, ``grpo``)
         or ``on_policy`` (``grpo_split``, the RL-with-SFT-loss baseline).
       advantage_use_std: divide by the group std (official ``grpo_use_std``; False in all scripts).
@@ -61,6 +69,8 @@ class LossConfig:
     entropy_coef: float = 0.001
     kl_coef: float = 0.0
     sft_coef: float = 1.0
+    entropy_reduction: str = "mini_batch_mean"
+    sft_reduction: str = "mini_batch_mean"
     advantage_stats: str = "all"
     advantage_use_std: bool = False
 
@@ -69,6 +79,8 @@ class LossConfig:
         _check_choice("on_policy_shaping", self.on_policy_shaping, ON_POLICY_SHAPINGS)
         _check_choice("aggregation", self.aggregation, AGGREGATIONS)
         _check_choice("advantage_stats", self.advantage_stats, ADVANTAGE_STATS)
+        _check_choice("entropy_reduction", self.entropy_reduction, TERM_REDUCTIONS)
+        _check_choice("sft_reduction", self.sft_reduction, TERM_REDUCTIONS)
         if self.shaping_gamma <= 0 or self.on_shaping_gamma <= 0:
             raise ValueError("loss.shaping_gamma and loss.on_shaping_gamma must be > 0")
         if self.clip_ratio < 0 or (self.clip_ratio_high is not None and self.clip_ratio_high < 0):

@@ -34,8 +34,11 @@ loss of the whole batch, whatever the micro-batching. The official code instead 
 micro-batch and adds the results (``grad-accum divisor 1``) and averages 8 data-parallel ranks; with
 ``constant`` aggregation its PG part equals ``sum over the mini-batch of m*l / (8 * 8192)``, which is
 :func:`finalize` with ``constant_normalizer = 8 * 8192``; its entropy part is the *sum* of the K
-micro-batch token means (an effective coefficient of ``0.001 * K / 8``). A trainer that wants that
-quirk finalises per micro-batch and adds (see ``luffy_jax/trainer``).
+micro-batch token means divided by 8 (an effective coefficient of about ``0.001 * K``), and the SFT
+part of ``rl_with_sft_loss`` likewise. ``LossConfig.entropy_reduction`` / ``sft_reduction`` =
+``official`` reproduce those exactly with per-row weights (``entropy_weight``, ``sft_weight``,
+computed on the host by :mod:`luffy_jax.objectives.official_batches` from the official micro-batch
+formation), which keeps every term a linear sum.
 """
 
 from __future__ import annotations
@@ -58,9 +61,11 @@ TERM_KEYS: tuple[str, ...] = (
     "pg_width",  # padded response width T (max over accumulated batches)
     "valid_tokens",  # all valid response tokens
     "entropy_sum",
+    "entropy_wsum",  # sum of entropy_weight[row] * m * H (official micro-batch reduction)
     "kl_sum",
     "sft_sum",  # sum of -logp over trace tokens (rl_with_sft_loss, sft)
     "sft_tokens",
+    "sft_wsum",  # sum of sft_weight[row] * (-logp) over trace tokens (official reduction)
     "on_loss_sum",
     "on_tokens",
     "off_loss_sum",
@@ -205,14 +210,27 @@ def entropy_kl_terms(
     logp: jax.Array | None = None,
     entropy: jax.Array | None = None,
     ref_logp: jax.Array | None = None,
+    entropy_weight: jax.Array | None = None,
 ) -> Terms:
-    """Sums of the entropy (all valid tokens) and of the k3 KL to ``ref_logp`` (if ``kl_coef``)."""
+    """Sums of the entropy (all valid tokens) and of the k3 KL to ``ref_logp`` (if ``kl_coef``).
+
+    ``entropy_weight`` (float ``[N]``, per row) gives the weighted sum ``entropy_wsum`` that the
+    ``official`` entropy reduction uses; it is required when ``config.entropy_reduction`` is
+    ``official``.
+    """
     dt = _float_dtype(entropy if entropy is not None else jnp.float32(0))
     m = jnp.asarray(response_mask).astype(dt)
     terms = zero_terms()
     terms["valid_tokens"] = m.sum()
+    if config.entropy_reduction == "official" and entropy is not None and entropy_weight is None:
+        raise ValueError(
+            "loss.entropy_reduction='official' needs the batch's 'entropy_weight' rows"
+        )
     if entropy is not None:
-        terms["entropy_sum"] = (m * jnp.asarray(entropy).astype(dt)).sum()
+        mh = m * jnp.asarray(entropy).astype(dt)
+        terms["entropy_sum"] = mh.sum()
+        if entropy_weight is not None:
+            terms["entropy_wsum"] = (jnp.asarray(entropy_weight).astype(dt) * mh.sum(-1)).sum()
     if config.kl_coef and ref_logp is not None and logp is not None:
         terms["kl_sum"] = (m * low_var_kl(logp, ref_logp)).sum()
     return terms
@@ -225,13 +243,17 @@ def low_var_kl(logp: jax.Array, ref_logp: jax.Array) -> jax.Array:
     return jnp.clip(jnp.exp(d) - d - 1.0, -10.0, 10.0)
 
 
-def sft_terms(logp: jax.Array, trace_mask: jax.Array) -> Terms:
-    """Sums of the NLL ``-logp`` over trace tokens (``trace_mask`` float/bool ``[N, T]``)."""
+def sft_terms(logp: jax.Array, trace_mask: jax.Array, sft_weight: jax.Array | None = None) -> Terms:
+    """Sums of the NLL ``-logp`` over trace tokens (``trace_mask`` float/bool ``[N, T]``), and
+    with ``sft_weight`` (float ``[N]``, per row) the weighted sum of the ``official`` reduction."""
     dt = _float_dtype(logp)
     m = jnp.asarray(trace_mask).astype(dt)
+    nll = -(m * jnp.asarray(logp).astype(dt))
     terms = zero_terms()
-    terms["sft_sum"] = -(m * jnp.asarray(logp).astype(dt)).sum()
+    terms["sft_sum"] = nll.sum()
     terms["sft_tokens"] = m.sum()
+    if sft_weight is not None:
+        terms["sft_wsum"] = (jnp.asarray(sft_weight).astype(dt) * nll.sum(-1)).sum()
     return terms
 
 
@@ -270,7 +292,11 @@ def finalize(terms: Mapping[str, jax.Array], config: LossConfig) -> tuple[jax.Ar
     entropy = _ratio(terms["entropy_sum"], terms["valid_tokens"])
     kl = _ratio(terms["kl_sum"], terms["valid_tokens"])
     sft = _ratio(terms["sft_sum"], terms["sft_tokens"])
-    loss = pg + config.sft_coef * sft - config.entropy_coef * entropy + config.kl_coef * kl
+    entropy_term = terms["entropy_wsum"] if config.entropy_reduction == "official" else entropy
+    sft_term = terms["sft_wsum"] if config.sft_reduction == "official" else sft
+    loss = (
+        pg + config.sft_coef * sft_term - config.entropy_coef * entropy_term + config.kl_coef * kl
+    )
     metrics = {
         "actor/pg_loss": pg,
         "actor/on_pg_loss": _ratio(terms["on_loss_sum"], terms["on_tokens"]),
@@ -286,6 +312,8 @@ def finalize(terms: Mapping[str, jax.Array], config: LossConfig) -> tuple[jax.Ar
         "actor/entropy_loss": entropy,
         "actor/kl_loss": kl,
         "actor/sft_loss": sft,
+        "actor/entropy_term": entropy_term,
+        "actor/sft_term": sft_term,
         "actor/loss": loss,
     }
     return loss, metrics
@@ -343,6 +371,7 @@ def _ent_kl(batch: Mapping[str, jax.Array], config: LossConfig) -> Terms:
         logp=batch["logp"],
         entropy=batch.get("entropy"),
         ref_logp=batch.get("ref_logp"),
+        entropy_weight=batch.get("entropy_weight"),
     )
 
 
@@ -414,7 +443,10 @@ def rl_with_sft_loss_objective(batch: Mapping[str, jax.Array], config: LossConfi
         config.replace(use_clip=False),
         pg_mask=on_tokens,
     )
-    return _merge(pol, sft_terms(batch["logp"], trace), _ent_kl(batch, config))
+    if config.sft_reduction == "official" and batch.get("sft_weight") is None:
+        raise ValueError("loss.sft_reduction='official' needs the batch's 'sft_weight' rows")
+    sft = sft_terms(batch["logp"], trace, batch.get("sft_weight"))
+    return _merge(pol, sft, _ent_kl(batch, config))
 
 
 def objective_terms(name: str, batch: Mapping[str, jax.Array], config: LossConfig) -> Terms:

@@ -14,8 +14,9 @@ from luffy_jax.rewards.pool import KINDS, score_batch
 @dataclasses.dataclass(frozen=True)
 class RewardConfig:
     """Attributes:
-    kind: a :data:`luffy_jax.rewards.KINDS` name (``"math"``: LUFFY's v3 training reward;
-      ``"boxed"``: the strict evaluation grader).
+    kind: a :data:`luffy_jax.rewards.KINDS` name (``"math"``: LUFFY's v3 training reward with
+      our judge; ``"math_verify"``: the same rule with math-verify, the official judge, an
+      optional dependency; ``"boxed"``: the strict evaluation grader).
     timeout_s: hard limit per response, measured by the parent process.
     workers: grading processes (``None``: one per CPU core; 0: in-process, no limit).
     """
@@ -27,6 +28,10 @@ class RewardConfig:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"reward kind {self.kind!r} is not one of {KINDS}")
+        if self.kind == "math_verify":  # fail here, not as per-item errors in the workers
+            from luffy_jax.rewards.math_verify_judge import require
+
+            require()
         if self.timeout_s <= 0:
             raise ValueError(f"reward timeout_s must be > 0, got {self.timeout_s}")
 

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from multiprocessing.connection import Connection, wait
 
-KINDS = ("math", "math_nothink", "boxed")
+KINDS = ("math", "math_nothink", "boxed", "math_verify")
 _START_TIMEOUT_S = 120.0
 
 
@@ -43,6 +43,10 @@ def grade_one(kind: str, response: str, gold: str) -> float:
         return math_reward(response, gold, require_think=False)
     if kind == "boxed":
         return boxed_reward(response, gold)
+    if kind == "math_verify":  # the official judge (optional dependency)
+        from luffy_jax.rewards.math_verify_judge import math_verify_reward
+
+        return math_verify_reward(response, gold, require_think=True)
     raise ValueError(f"unknown reward kind {kind!r}; expected one of {KINDS}")
 
 

@@ -4,8 +4,10 @@ Data flows one way through these modules (each imports only those above it in th
 
 - ``schema``: the config's fields and LUFFY's defaults (``ml_collections``; presets start here);
 - ``methods``: one frozen :class:`Method` record per method (rows, objective, loss rules, stages);
+- ``prefixes``: partial-trace prefix strategies (ablations; the official rollout's options);
 - ``config``: the config translated once into frozen dataclasses (:class:`RunConfig`, its
   :class:`Stage` s with batch shape, ``LossConfig`` and optimizer settings);
+- ``layout``: the official row balancing and entropy/SFT term weights, and their checks;
 - ``setup``: :func:`validate` -- every check before compute; the run's context, data, params;
 - ``rollout`` (the mixed batch), ``metrics`` (writers, batch metrics), ``checkpoint`` (orbax);
 - ``step`` (jitted pieces) -> ``update`` (log-prob pass, exact accumulation, optimizer steps)

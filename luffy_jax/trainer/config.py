@@ -22,6 +22,8 @@ from luffy_jax.objectives import LossConfig
 from luffy_jax.rewards import RewardConfig
 from luffy_jax.sharding import MeshConfig
 from luffy_jax.trainer.methods import Method, lookup
+from luffy_jax.trainer.prefixes import PrefixConfig
+from luffy_jax.trainer.schema import JUDGE_KINDS, LONG_TRACES, MASK_ENDS, ROW_ORDERS
 
 
 class ConfigError(ValueError):
@@ -30,7 +32,7 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class RunShape:
-    """Batch geometry of one training step."""
+    """Batch geometry of one step (``row_order``, ``official_*``: see ``trainer.layout``)."""
 
     prompts_per_step: int
     n: int
@@ -39,6 +41,9 @@ class RunShape:
     micro_batch_rows: int
     max_prompt_length: int
     max_response_length: int
+    row_order: str = "groups"
+    official_ranks: int = 8
+    official_max_tokens: int = 32768
 
     @property
     def n_on(self) -> int:
@@ -113,7 +118,7 @@ class DataConfig:
     fields: JsonlFields
     system_prompt: str | None
     max_examples: int
-    truncate_traces: bool
+    long_traces: str
     on_error: str
 
 
@@ -125,6 +130,9 @@ class RolloutConfig:
     max_concurrent: int | None
     use_sampler_logprobs: bool
     reward: RewardConfig
+    stop_on_generation_config_eos: bool = True
+    response_mask_end: str = "stop_token"
+    prefix: PrefixConfig = PrefixConfig()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,6 +215,8 @@ def loss_config(cfg: ml_collections.ConfigDict, method: Method, shape: RunShape)
             entropy_coef=float(lc.entropy_coef) if method.regularize else 0.0,
             kl_coef=float(lc.kl_coef) if method.regularize else 0.0,
             sft_coef=float(lc.sft_coef),
+            entropy_reduction=str(lc.entropy_reduction) if method.rewards else "mini_batch_mean",
+            sft_reduction=str(lc.sft_reduction) if method.rewards else "mini_batch_mean",
             advantage_stats=method.advantage_stats,
             advantage_use_std=bool(lc.advantage_use_std),
         )
@@ -226,6 +236,9 @@ def run_shape(cfg: ml_collections.ConfigDict, method: Method) -> RunShape:
         micro_batch_rows=int(cfg.batch.micro_batch_rows),
         max_prompt_length=int(cfg.data.max_prompt_length),
         max_response_length=int(cfg.data.max_response_length),
+        row_order=_choice("batch.row_order", str(cfg.batch.row_order), ROW_ORDERS),
+        official_ranks=int(cfg.batch.official_ranks),
+        official_max_tokens=int(cfg.batch.official_max_tokens),
     )
 
 
@@ -284,16 +297,8 @@ def _stages(cfg: ml_collections.ConfigDict, method: Method, total: int) -> tuple
     for m, first_step, last_step, lr in parts:
         shape = run_shape(cfg, m)
         _check_shape(m, shape)
-        out.append(
-            Stage(
-                m,
-                first_step,
-                last_step,
-                shape,
-                loss_config(cfg, m, shape),
-                optim_config(cfg, lr, total),
-            )
-        )
+        loss = loss_config(cfg, m, shape)
+        out.append(Stage(m, first_step, last_step, shape, loss, optim_config(cfg, lr, total)))
     return tuple(out)
 
 
@@ -328,7 +333,17 @@ def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
     timeout = float(cfg.rollout.reward_timeout_s)
     if timeout <= 0:
         raise ConfigError(f"config.rollout.reward_timeout_s={timeout} must be > 0")
+    r = cfg.rollout
+    try:
+        prefix = PrefixConfig.from_rollout(r)
+    except ValueError as e:
+        raise ConfigError(f"config.rollout: {e}") from e
+    judge = _choice("reward.judge", str(cfg.reward.judge), ("ours", "math_verify"))
     grader = _choice("eval.grader", str(cfg.eval.grader), ("math", "boxed"))
+    try:  # in-training validation's "math" grader is the training reward's judge
+        train_reward = RewardConfig(JUDGE_KINDS[judge], timeout, reward_workers)
+    except ImportError as e:
+        raise ConfigError(f"config.reward.judge={judge!r}: {e}") from e
     return RunConfig(
         method=method,
         seed=int(cfg.seed),
@@ -349,7 +364,7 @@ def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
             ),
             system_prompt=LUFFY_SYSTEM_PROMPT if cfg.data.use_system_prompt else None,
             max_examples=int(cfg.data.max_examples),
-            truncate_traces=bool(cfg.data.truncate_traces),
+            long_traces=_choice("data.long_traces", str(cfg.data.long_traces), LONG_TRACES),
             on_error=on_error,
         ),
         rollout=RolloutConfig(
@@ -358,7 +373,12 @@ def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
             top_k=int(cfg.rollout.top_k),
             max_concurrent=int(cfg.rollout.max_concurrent) or None,
             use_sampler_logprobs=bool(cfg.rollout.use_sampler_logprobs),
-            reward=RewardConfig("math", timeout, reward_workers),
+            reward=train_reward,
+            stop_on_generation_config_eos=bool(r.stop_on_generation_config_eos),
+            response_mask_end=_choice(
+                "rollout.response_mask_end", str(r.response_mask_end), MASK_ENDS
+            ),
+            prefix=prefix,
         ),
         eval=EvalConfig(
             files=split_sources(cfg.eval.files),
@@ -368,7 +388,9 @@ def translate(cfg: ml_collections.ConfigDict) -> RunConfig:
             max_prompt_length=int(cfg.data.max_prompt_length),
             remove_system=bool(cfg.eval.remove_system),
             max_examples=int(cfg.eval.max_examples),
-            reward=RewardConfig(grader, timeout, reward_workers),
+            reward=train_reward
+            if grader == "math"
+            else RewardConfig(grader, timeout, reward_workers),
         ),
         mesh=MeshConfig(int(cfg.mesh.data), int(cfg.mesh.fsdp), int(cfg.mesh.tensor)),
         checkpoint_every=max(int(cfg.checkpoint.every), 1),

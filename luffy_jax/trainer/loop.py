@@ -77,6 +77,7 @@ def _validate(ctx: RunContext, params, examples, step: int) -> dict[str, float]:
         temperature=ev.temperature,
         max_new_tokens=ev.max_new_tokens,
         max_prompt_length=ev.max_prompt_length,
+        stop_ids=ctx.sampling.eos_ids,
         grader=ev.reward.kind,
         remove_system=ev.remove_system,
         reward_timeout_s=ev.reward.timeout_s,

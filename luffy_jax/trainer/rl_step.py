@@ -7,7 +7,8 @@
 5. old log-probs of every row with the same parameters (a forward pass, as the official code, or
    the sampler's own with ``rollout.use_sampler_logprobs``), and the frozen reference's for KL;
 6. group advantages over the group (the mixed group, or its on-policy rows for grpo_split);
-7. one AdamW step per mini-batch, gradients accumulated exactly over micro-batches.
+7. (optionally the official row balancing and entropy/SFT term weights, ``layout``) one AdamW
+   step per mini-batch, gradients accumulated exactly over micro-batches.
 
 A method without sampled rows (SFT) skips 2; one without rewards skips 4-6.
 """
@@ -26,7 +27,9 @@ from luffy_jax.rewards import score_with
 from luffy_jax.sampling import generate
 from luffy_jax.trainer import step as S
 from luffy_jax.trainer.config import Stage
+from luffy_jax.trainer.layout import arrange_rows
 from luffy_jax.trainer.metrics import batch_metrics
+from luffy_jax.trainer.prefixes import prefix_ratios, prefix_tokens
 from luffy_jax.trainer.rollout import build_rollout
 from luffy_jax.trainer.setup import RunContext
 from luffy_jax.trainer.update import logprob_pass, update_policy
@@ -54,10 +57,16 @@ def train_step(
     tx, schedule = optimizer
     timing: dict[str, float] = {}
 
-    # 2. sample the on-policy rows
+    # 2. sample the on-policy rows (or, with partial-trace prefixes, continue the prefixes)
     t = time.monotonic()
-    samples = (None, None, None)
-    if method.samples:
+    samples, row_prefixes, prefix_metrics = (None, None, None), None, {}
+    prefix_cfg = ctx.run.rollout.prefix
+    if method.samples and shape.n_off and not prefix_cfg.full_traces:
+        step = S.schedule_count(opt_state) // shape.mini_batches  # 0-based, as the official
+        samples, row_prefixes, prefix_metrics = _sample_after_prefixes(
+            ctx, params, batch, key, shape, stop_id, step
+        )
+    elif method.samples:
         out = generate(
             params, model_config, batch["prompt_ids"], key, ctx.sampling, n=shape.n_on, mesh=mesh
         )
@@ -65,7 +74,15 @@ def train_step(
     timing["gen"] = time.monotonic() - t
 
     # 3. the mixed batch
-    rb = build_rollout(batch, *samples, shape, stop_id, pad_id)
+    rb = build_rollout(
+        batch,
+        *samples,
+        shape,
+        stop_id,
+        pad_id,
+        mask_end=ctx.run.rollout.response_mask_end,
+        row_prefixes=row_prefixes,
+    )
 
     # 4. rewards
     t = time.monotonic()
@@ -116,6 +133,7 @@ def train_step(
     }
     if ref_logp is not None:
         arrays["ref_logp"] = ref_logp.astype(np.float32)
+    arrays, layout_metrics = arrange_rows(arrays, stage)  # the official layout, if asked for
     params, opt_state, terms, grad_norms = update_policy(
         params, opt_state, tx, arrays, stage, model_config, temperature, mesh
     )
@@ -127,6 +145,8 @@ def train_step(
     metrics["actor/grad_norm"] = float(np.mean(grad_norms))
     metrics["actor/lr"] = float(schedule(max(S.schedule_count(opt_state) - 1, 0)))
     metrics.update(batch_metrics(rb, scores, adv, shape, rewarded=method.rewards))
+    metrics.update(layout_metrics)
+    metrics.update(prefix_metrics)
     for k, v in reward_stats.items():  # timeouts/crashes/errors counts; durations under timing_s/
         if isinstance(v, (int, float)):
             metrics[f"timing_s/reward_{k}" if k.endswith("_s") else f"reward/{k}"] = v
@@ -137,3 +157,27 @@ def train_step(
     metrics["perf/tokens_per_s"] = tokens / max(sum(timing.values()), 1e-9)
     metrics["method"] = method.name
     return params, opt_state, metrics
+
+
+def _sample_after_prefixes(ctx, params, batch, key, shape, eos_id, step):
+    """Prefix ratios per copy (``rollout.prefix_*``), the prefixes, and one continuation per
+    copy whose prefix is not its whole trace + EOS, sampled from ``prompt + prefix``."""
+    prompts, traces = batch["prompt_ids"], batch["trace_ids"]
+    rng_key, sample_key = jax.random.split(key)
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(rng_key)).ravel().tolist())
+    ratios = prefix_ratios(ctx.run.rollout.prefix, len(prompts), shape.n, shape.n_off, step, rng)
+    row_prefixes, gen_prompts = [], []
+    for i, prompt in enumerate(prompts):
+        for j in range(shape.n):
+            trace = list(np.asarray(traces[i][j % len(traces[i])]).tolist()) if traces[i] else []
+            prefix = prefix_tokens(trace, eos_id, float(ratios[i, j]))
+            row_prefixes.append(prefix)
+            if not trace or len(prefix) < len(trace) + 1:
+                gen_prompts.append(list(np.asarray(prompt).tolist()) + prefix)
+    samples = (None, None, None)
+    if gen_prompts:
+        out = generate(
+            params, ctx.model_config, gen_prompts, sample_key, ctx.sampling, mesh=ctx.mesh
+        )
+        samples = tuple(np.asarray(x) for x in out)
+    return samples, row_prefixes, {"batch/avg_prefix_ratio": float(ratios.mean())}

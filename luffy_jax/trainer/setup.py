@@ -27,6 +27,7 @@ from luffy_jax.data import (
 from luffy_jax.models import ModelConfig, init_params, load_hf_checkpoint, shard_params
 from luffy_jax.sampling import SamplingConfig
 from luffy_jax.trainer.config import ConfigError, ModelSource, RunConfig, translate
+from luffy_jax.trainer.layout import check_official_layout
 
 log = logging.getLogger("luffy_jax.train")
 
@@ -177,9 +178,16 @@ def validate(config: ml_collections.ConfigDict) -> Prepared:
         raise ConfigError(f"config.mesh: {e}") from e
     model_config = model_config_of(run.model)
     _check_shapes(run, model_config, mesh)
+    for stage in run.stages:
+        check_official_layout(stage.method, stage.shape, stage.loss)
     tokenizer = _load_tokenizer(run.tokenizer_path)
     try:
-        stop_ids, pad_id = stop_and_pad_ids(tokenizer)
+        gen_dirs = (
+            (run.model.hf_path, run.tokenizer_path)
+            if run.rollout.stop_on_generation_config_eos
+            else ()
+        )
+        stop_ids, pad_id = stop_and_pad_ids(tokenizer, gen_dirs)
     except ValueError as e:
         raise ConfigError(f"config.tokenizer.path={run.tokenizer_path!r}: {e}") from e
     shape = run.stages[0].shape
@@ -208,8 +216,10 @@ def validate(config: ml_collections.ConfigDict) -> Prepared:
         examples,
         tokenizer,
         max_prompt_length=shape.max_prompt_length,
-        max_trace_length=shape.max_response_length - 1,
-        truncate_traces=run.data.truncate_traces,
+        # drop / cut_with_eos: trace + EOS must fit; official: the trace is cut to the budget and
+        # the rollout cuts trace + EOS to it (no EOS when the trace fills the budget).
+        max_trace_length=shape.max_response_length - (run.data.long_traces != "official"),
+        truncate_traces=run.data.long_traces != "drop",
         require_traces=needs_traces,
         stats=stats,
     )

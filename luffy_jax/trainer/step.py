@@ -113,8 +113,9 @@ def _batch_terms(params, config, loss_config, objective, mb, temperature, prompt
         "response_mask": mb["response_mask"],
         "off_policy_mask": mb["off_policy_mask"],
     }
-    if "ref_logp" in mb:
-        batch["ref_logp"] = mb["ref_logp"]
+    for key in ("ref_logp", "entropy_weight", "sft_weight"):
+        if key in mb:
+            batch[key] = mb[key]
     return objective_terms(objective, batch, loss_config)
 
 
@@ -168,6 +169,8 @@ def count_terms(mb: Mapping[str, jax.Array], *, loss_config: LossConfig, objecti
         "advantages": jnp.zeros(zeros.shape[0]),
         "response_mask": mb["response_mask"],
         "off_policy_mask": mb["off_policy_mask"],
+        "entropy_weight": jnp.zeros(zeros.shape[0]),
+        "sft_weight": jnp.zeros(zeros.shape[0]),
     }
     terms = objective_terms(objective, batch, loss_config)
     return {k: terms[k] for k in COUNT_KEYS}

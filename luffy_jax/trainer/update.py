@@ -82,11 +82,13 @@ def update_policy(
     temperature: float,
     mesh: Mesh,
 ) -> tuple[Any, Any, dict[str, jax.Array], list[float]]:
-    """One optimizer step per mini-batch of ``arrays`` (the rows of one step, in group order).
+    """One optimizer step per mini-batch of ``arrays`` (the rows of one step, in group order or
+    the official layout of :mod:`luffy_jax.trainer.layout`).
 
     ``arrays``: ``tokens`` int32 ``[N, P+R]``, ``attention_mask`` bool ``[N, P+R]``,
     ``old_logp`` / ``response_mask`` / ``off_policy_mask`` float32 ``[N, R]``, ``advantages``
-    float32 ``[N]`` and optionally ``ref_logp`` float32 ``[N, R]``.
+    float32 ``[N]`` and optionally ``ref_logp`` float32 ``[N, R]`` and the official term weights
+    ``entropy_weight`` / ``sft_weight`` float32 ``[N]``.
 
     Returns ``(params, opt_state, term sums over the whole step, pre-clip gradient norms)``.
     """
