@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 
-from luffy_jax import sharding
+from luffy_jax import distributed, sharding
 from luffy_jax.models import (
     KVCache,
     ModelConfig,
@@ -53,7 +53,8 @@ def generate(
       sampling_config: temperature / top-p / top-k / EOS / lengths / waves.
       n: samples per prompt; each prompt is prefilled once and its cache shared by its n samples.
       mesh: optional ``('data', 'fsdp', 'tensor')`` mesh: rows over ``data x fsdp``, KV heads
-        over ``tensor``; parameters are placed by their logical axes.
+        over ``tensor``; parameters are placed by their logical axes. On a mesh spanning several
+        processes every process passes the same prompts and receives every row.
 
     Returns:
       :class:`SampleOutput` with ``B * n`` rows, the samples of prompt i consecutive.
@@ -79,9 +80,8 @@ def generate(
     if mesh is not None:
         params = shard_params(params, config, mesh)
     bucket = _round_up(longest, sc.prompt_bucket)
-    max_rows = (
-        sc.max_concurrent or _rows_that_fit(config, bucket + sc.max_new_tokens) or len(prompts) * n
-    )
+    fit = distributed.agree_min(_rows_that_fit(config, bucket + sc.max_new_tokens))
+    max_rows = sc.max_concurrent or fit or len(prompts) * n
     per_wave = max(1, max_rows // n)
     per_wave = _round_up(min(per_wave, len(prompts)), divisor)
     outputs = []
@@ -123,14 +123,14 @@ def _generate_wave(params, config, wave, wave_size, first_row, key, sc, n, mesh)
         )
         cache_sharding = sharding.logical_to_sharding(CACHE_LOGICAL_AXES, mesh, cache_shape)
         rows_sharding = sharding.batch_sharding(mesh, 2)
-        tokens_j = jax.device_put(tokens_j, rows_sharding)
-        mask_j = jax.device_put(mask_j, rows_sharding)
-        row_keys = jax.device_put(row_keys, sharding.batch_sharding(mesh, 1))
+        tokens_j = distributed.put(tokens, rows_sharding)
+        mask_j = distributed.put(mask, rows_sharding)
+        row_keys = distributed.put(row_keys, sharding.batch_sharding(mesh, 1))
     logits, cache, kv_mask, next_pos = _prefill(
         params, config, tokens_j, mask_j, length + sc.max_new_tokens, n, cache_sharding
     )
     out, _ = _decode(params, config, sc, logits, cache, kv_mask, next_pos, row_keys, length)
-    return tuple(np.asarray(x) for x in out)
+    return tuple(distributed.fetch(x) for x in out)  # the whole rollout on every process
 
 
 @functools.partial(jax.jit, static_argnames=("config", "max_len", "n", "cache_sharding"))
@@ -235,9 +235,10 @@ def _round_up(x: int, m: int) -> int:
 
 
 def _rows_that_fit(config: ModelConfig, slots: int) -> int | None:
-    """Rows whose KV cache and logits fit in half of the first device's free memory, if known."""
+    """Rows whose KV cache and logits fit in half of the first local device's free memory, if
+    known."""
     try:
-        stats = jax.devices()[0].memory_stats()
+        stats = jax.local_devices()[0].memory_stats()
     except Exception:  # backends without memory stats
         return None
     if not stats or "bytes_limit" not in stats:
