@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import json
 import logging
 import os
@@ -74,11 +75,17 @@ def initialize(
     platforms = os.environ.get("JAX_PLATFORMS", "") or (jax.config.jax_platforms or "")
     if platforms.split(",")[0].strip().lower() == "cpu":
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    wanted = {
+        "heartbeat_timeout_seconds": heartbeat_timeout_s,
+        "initialization_timeout": initialization_timeout_s,
+    }
+    accepted = inspect.signature(jax.distributed.initialize).parameters
     kwargs: dict[str, Any] = {}
-    if heartbeat_timeout_s:
-        kwargs["heartbeat_timeout_seconds"] = int(heartbeat_timeout_s)
-    if initialization_timeout_s:
-        kwargs["initialization_timeout"] = int(initialization_timeout_s)
+    for name, value in wanted.items():
+        if value and name not in accepted:  # a JAX version that renamed or dropped it
+            log.warning("jax.distributed.initialize takes no %s: JAX's default applies", name)
+        elif value:
+            kwargs[name] = int(value)
     jax.distributed.initialize(coordinator_address, num_processes, process_id, **kwargs)
     log.info(
         "process %d of %d: %d local / %d global devices",

@@ -16,6 +16,8 @@ TPU, SLURM, Open MPI; ``--distributed`` forces it). Locally, ``python -m luffy_j
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -66,21 +68,34 @@ class _ProcessPrefix(logging.Filter):
 def main(argv) -> None:
     del argv
     logging.getLogger("luffy_jax").setLevel(logging.INFO)
-    if distributed.initialize(
+    if _WORKDIR.value is None:
+        raise app.UsageError("--workdir is required")
+    multi = distributed.initialize(
         _COORDINATOR.value,
         _NUM_PROCESSES.value,
         _PROCESS_ID.value,
         auto=_DISTRIBUTED.value,
         heartbeat_timeout_s=_HEARTBEAT.value,
-    ):
-        import jax
+    )
+    if not multi:
+        run_training(_CONFIG.value, _WORKDIR.value, _MAX_STEPS.value)
+        return
+    import jax
 
-        prefix = _ProcessPrefix(f"[process {jax.process_index()}/{jax.process_count()}] ")
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(prefix)
-    if _WORKDIR.value is None:
-        raise app.UsageError("--workdir is required")
-    run_training(_CONFIG.value, _WORKDIR.value, _MAX_STEPS.value)
+    prefix = _ProcessPrefix(f"[process {jax.process_index()}/{jax.process_count()}] ")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(prefix)
+    try:
+        run_training(_CONFIG.value, _WORKDIR.value, _MAX_STEPS.value)
+    except (Exception, KeyboardInterrupt):
+        # Exit at once: a normal exit would wait in JAX's shutdown barrier for the other
+        # processes, which wait for this one at their next collective (minutes). A dead process
+        # makes them fail now (their collective with it breaks) or after the heartbeat timeout.
+        logging.getLogger("luffy_jax.train").exception("training failed on this process")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 if __name__ == "__main__":

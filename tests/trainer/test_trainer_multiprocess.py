@@ -2,7 +2,8 @@
 same metrics, one checkpoint written by both, SIGTERM on one host stops both cleanly, a resumed
 run continues exactly, and a killed host makes the other exit with an error in bounded time.
 
-The launched runs share a persistent compilation cache, so only the first one compiles.
+Two tests, so that ``pytest -n 2`` runs them side by side; the launched runs share a persistent
+compilation cache, so each program is compiled by the first run that needs it.
 """
 
 import json
@@ -93,7 +94,7 @@ class Launch:
         except ProcessLookupError:
             pass
 
-    def tail(self, n: int = 60) -> str:
+    def tail(self) -> str:
         return "\n".join(line for line in self.lines if "[Gloo]" not in line)[-8000:]
 
 
@@ -109,48 +110,43 @@ def _comparable(record):
     return {k: v for k, v in record.items() if not k.startswith(VOLATILE)}
 
 
-@pytest.fixture(scope="module")
-def setup(tiny_config_factory, tmp_path_factory):
+@pytest.fixture
+def setup(tiny_config, tmp_path, tmp_path_factory):
     """The config (2 steps, 2 prompts: one per host), its file, and the compilation cache."""
-    root = tmp_path_factory.mktemp("multiprocess")
-    config = tiny_config_factory()
+    config = tiny_config
     config.batch.mini_batch_prompts = 2  # each host takes one whole prompt of the mini-batch
     config.checkpoint.every = 100  # checkpoints: the SIGTERM's and the last step's
     config.eval.files = config.data.train_files  # validation at step 2, graded by both hosts
     config.eval.every = 2
     config.eval.max_examples = 5
     config.eval.max_new_tokens = 8
-    return config, _write_config(config, root / "config.py"), root / "jax_cache", root
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "jax_cache"
+    return config, _write_config(config, tmp_path / "config.py"), cache, tmp_path
 
 
-@pytest.fixture(scope="module")
-def two_process_run(setup):
-    """The uninterrupted 2-process run: its metrics."""
-    _, config_file, cache, root = setup
-    run = Launch([f"--config={config_file}", f"--workdir={root / 'straight'}"], cache)
-    assert run.wait() == 0, run.tail()
-    return read_metrics(str(root / "straight"))
+def test_two_processes_match_one_and_a_preempted_run_resumes_exactly(setup):
+    """One test (one xdist worker) for three checks sharing the uninterrupted 2-process run."""
+    config, config_file, cache, root = setup
 
-
-def test_two_processes_give_the_metrics_of_one(setup, two_process_run, tmp_path):
-    config = setup[0]
-    run_training(config, str(tmp_path), max_steps=2)  # this process: 1 process x 8 devices
-    one = read_metrics(str(tmp_path))
-    assert [r["step"] for r in two_process_run] == [1, 2]
-    for r1, r2 in zip(one, two_process_run):
+    # 1. 2 processes x 4 devices == 1 process x 8 devices (this one, meanwhile)
+    straight = Launch([f"--config={config_file}", f"--workdir={root / 'straight'}"], cache)
+    run_training(config, str(root / "one"), max_steps=2)
+    assert straight.wait() == 0, straight.tail()
+    one, two = read_metrics(str(root / "one")), read_metrics(str(root / "straight"))
+    assert [r["step"] for r in two] == [1, 2]
+    for r1, r2 in zip(one, two):
         a, b = _comparable(r1), _comparable(r2)
         assert a.keys() == b.keys()
         for k in a:
             if k.startswith(EXACT) or not isinstance(a[k], float):
                 assert a[k] == b[k], (r1["step"], k, a[k], b[k])
-            else:  # float32 sums over other micro-batch groupings: a few ulps apart
+            else:  # float32 sums reduced in another order across processes: a few ulps apart
                 np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6, err_msg=k)
-    assert one[-1]["reward/n"] == 8  # every row scored once, over both hosts
-    assert "val/avg_score" in two_process_run[-1]
+    assert two[-1]["reward/n"] == 8  # every row scored once, over both hosts
+    assert "val/avg_score" in two[-1]
 
-
-def test_sigterm_to_one_process_stops_both_and_the_run_resumes_exactly(setup, two_process_run):
-    _, config_file, cache, root = setup
+    # 2. SIGTERM to process 1 only: both save step 1 (one checkpoint, both hosts' parts) and exit 0
     workdir = root / "preempted"
     args = [f"--config={config_file}", f"--workdir={workdir}"]
     run = Launch(args, cache)
@@ -167,11 +163,12 @@ def test_sigterm_to_one_process_stops_both_and_the_run_resumes_exactly(setup, tw
     data = json.loads((step / "data" / "metadata").read_text())
     assert len(data["hosts"]) == 2  # both hosts' data iterator positions
 
+    # 3. resumed by two new processes: the metrics of the uninterrupted run, exactly
     resumed = Launch(args, cache)
     assert resumed.wait() == 0, resumed.tail()
     records = read_metrics(str(workdir))
     assert [r["step"] for r in records] == [1, 2]
-    for got, want in zip(records, two_process_run):
+    for got, want in zip(records, two):
         assert _comparable(got) == _comparable(want)
 
 
