@@ -2,7 +2,9 @@
 give avg@k), grade, report each benchmark's mean and their unweighted average, save the samples.
 
 Used by the trainer's in-training validation and by the ``luffy_jax.evaluate`` CLI; it sits
-below both and imports neither.
+below both and imports neither. With several processes (a mesh spanning hosts) every process
+passes the same examples; the sampler runs once over all of them, each process grades its block
+of the rows and every process gets all the scores.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from luffy_jax import distributed
 from luffy_jax.data import Example, encode_examples, stop_and_pad_ids
 from luffy_jax.models import ModelConfig
 from luffy_jax.rewards import RewardConfig, score_with
@@ -101,7 +104,15 @@ def evaluate_policy(
             text = "<think>\n" + text
         texts.append(text)
     reward = RewardConfig(grader, reward_timeout_s, reward_workers)
-    scores, _ = score_with(reward, texts, [e.gold for e in encoded])
+    golds = [e.gold for e in encoded]
+
+    def grade(rows: Sequence[int]) -> list[float]:
+        if not rows:
+            return []
+        graded, _ = score_with(reward, [texts[i] for i in rows], [golds[i] for i in rows])
+        return [float(s) for s in graded]
+
+    scores = np.asarray(distributed.split_map(grade, range(len(texts))), np.float32)
     samples = [
         {
             "data_source": e.data_source,

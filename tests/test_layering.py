@@ -8,7 +8,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "luffy_jax"
 
 # Lower layers first; a module may import its own layer and those before it.
 LAYERS = [
-    {"sharding"},
+    {"sharding", "distributed"},
     {"models", "data", "objectives", "rewards"},
     {"sampling"},
     {"evaluation"},
@@ -34,6 +34,7 @@ TRAINER_ORDER = [
     "layout",
     "setup",
     "rollout",
+    "hosts",
     "metrics",
     "checkpoint",
     "step",

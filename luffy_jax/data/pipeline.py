@@ -1,18 +1,25 @@
 """A Grain pipeline of rollout batches whose position is checkpointable.
 
 Batch ``s`` (a global step) is a pure function of ``(seed, s)``: epoch ``e = s // steps_per_epoch``
-uses the permutation ``default_rng([seed, e])`` of this host's shard of the examples (a fresh order
-each epoch, the last partial batch dropped, as the official ``drop_last`` sampler), so a run
-restored at step ``k`` continues with exactly batch ``k``. The iterator's state
-(``{"next_index": k}``) is a small JSON object the trainer saves with orbax (``ocp.args.JsonSave``).
+uses the permutation ``default_rng([seed, e])`` of the examples (a fresh order each epoch, the
+last partial batch dropped, as the official ``drop_last`` sampler), so a run restored at step
+``k`` continues with exactly batch ``k``. The iterator's state (``{"next_index": k}``) is a small
+JSON object the trainer saves with orbax (``ocp.args.JsonSave``).
 
-Each batch is a dict:
+With several hosts, batch ``s`` is the same global batch of ``batch_size`` prompts whatever the
+number of hosts, and host ``shard_index`` of ``shard_count`` receives its share of it: of every
+``block_size`` consecutive prompts (a mini-batch), the ``shard_index``-th of ``shard_count``
+equal slices (:func:`luffy_jax.distributed.share_positions`). Whole prompts, so a prompt's group
+of rows stays on one host.
+
+Each batch is a dict (``B`` = this host's prompts):
 
 - ``prompt_ids``: list of ``B`` int32 arrays (unpadded prompt token ids),
 - ``trace_ids``: list of ``B`` lists of int32 arrays (each example's traces, possibly empty),
 - ``gold``: list of ``B`` gold-answer strings; ``data_source``: list of ``B`` strings,
 - ``index``: int64 ``[B]`` problem ids; ``group_id``: int64 ``[B]`` ids unique over the run
-  (``step * B * host_count + host * B + i``),
+  (``step * batch_size + position in the global batch``),
+- ``position``: int64 ``[B]``, the prompts' positions in the global batch,
 - ``step``, ``epoch``: ints.
 """
 
@@ -25,6 +32,7 @@ import grain
 import numpy as np
 
 from luffy_jax.data.tokenize import TokenizedExample
+from luffy_jax.distributed import share_positions
 
 _FOREVER_EPOCHS = 1_000_000
 
@@ -43,30 +51,35 @@ def rollout_batches(
     seed: int,
     shard_index: int = 0,
     shard_count: int = 1,
+    block_size: int | None = None,
     num_epochs: int | None = None,
 ) -> grain.MapDataset:
-    """A ``grain.MapDataset`` of rollout batches (see the module docstring)."""
-    shard = host_shard(examples, shard_index, shard_count)
-    steps_per_epoch = len(shard) // batch_size
+    """A ``grain.MapDataset`` of rollout batches (see the module docstring).
+
+    ``batch_size``: prompts per step over all hosts; this host gets its share (``shard_index`` of
+    ``shard_count``) of every ``block_size`` (default ``batch_size``) consecutive prompts.
+    """
+    if not 0 <= shard_index < shard_count:
+        raise ValueError(f"shard_index {shard_index} not in [0, {shard_count})")
+    steps_per_epoch = len(examples) // batch_size
     if steps_per_epoch == 0:
-        raise ValueError(
-            f"batch size {batch_size} is larger than this host's {len(shard)} examples "
-            f"(data has {len(examples)} examples over {shard_count} host(s))"
-        )
+        raise ValueError(f"batch size {batch_size} is larger than the {len(examples)} examples")
+    positions = share_positions(batch_size, block_size or batch_size, shard_index, shard_count)
     epochs = num_epochs or _FOREVER_EPOCHS
 
     def make(step: int) -> dict[str, Any]:
         epoch, pos = divmod(int(step), steps_per_epoch)
-        order = np.random.default_rng([seed, epoch]).permutation(len(shard))
-        chosen = [shard[i] for i in order[pos * batch_size : (pos + 1) * batch_size]]
-        first = (step * shard_count + shard_index) * batch_size
+        order = np.random.default_rng([seed, epoch]).permutation(len(examples))
+        batch = order[pos * batch_size : (pos + 1) * batch_size]
+        chosen = [examples[i] for i in batch[positions]]
         return {
             "prompt_ids": [np.asarray(e.prompt_ids, np.int32) for e in chosen],
             "trace_ids": [[np.asarray(t, np.int32) for t in e.trace_ids] for e in chosen],
             "gold": [e.gold for e in chosen],
             "data_source": [e.data_source for e in chosen],
             "index": np.asarray([e.index for e in chosen], np.int64),
-            "group_id": np.arange(first, first + batch_size, dtype=np.int64),
+            "group_id": step * batch_size + positions,
+            "position": positions.copy(),
             "step": int(step),
             "epoch": epoch,
         }

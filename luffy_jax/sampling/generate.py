@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from luffy_jax import sharding
+from luffy_jax import distributed, sharding
 from luffy_jax.models import ModelConfig, shard_params
 from luffy_jax.sampling import schedule, slots
 from luffy_jax.sampling.config import SampleOutput, SamplingConfig
@@ -53,7 +53,8 @@ def generate(
       sampling_config: temperature / top-p / top-k / EOS / lengths / slots / refill.
       n: samples per prompt; a prompt is prefilled once for the samples that start together.
       mesh: optional ``('data', 'fsdp', 'tensor')`` mesh: slots over ``data x fsdp``, KV heads
-        over ``tensor``; parameters are placed by their logical axes.
+        over ``tensor``; parameters are placed by their logical axes. On a mesh spanning several
+        processes every process passes the same prompts and receives every row.
       row_max_new_tokens: optional ``B * n`` per-row caps (``1..max_new_tokens``): row ``r`` ends
         after that many tokens as if it had emitted EOS (benchmarks force a length distribution
         with it).
@@ -85,7 +86,8 @@ def generate(
         params = shard_params(params, config, mesh)
     prompt_slots = schedule.round_up(longest, sc.prompt_bucket)
     total_slots = prompt_slots + sc.max_new_tokens
-    max_rows = sc.max_concurrent or _rows_that_fit(config, total_slots) or total_rows
+    fit = distributed.agree_min(_rows_that_fit(config, total_slots))  # one plan on every process
+    max_rows = sc.max_concurrent or fit or total_rows
     n_slots = schedule.slot_count(total_rows, max_rows, divisor)
     run = _Run(params, config, sc, prompts, n, key, limits, divisor, prompt_slots, mesh)
     state = slots.init_state(
@@ -98,6 +100,10 @@ def generate(
         run.shardings(n_slots),
     )
     state = run(state)
+    if jax.process_count() > 1:  # the whole rollout on every process
+        return SampleOutput(
+            *(distributed.fetch(x) for x in (state.tokens, state.logprobs, state.lengths))
+        )
     return SampleOutput(state.tokens, state.logprobs, state.lengths)
 
 
@@ -110,9 +116,17 @@ class _Run:
         self.prompts, self.n, self.key, self.divisor = prompts, n, key, divisor
         self.prompt_slots, self.mesh = prompt_slots, mesh
         self.total_slots = prompt_slots + sc.max_new_tokens
-        self.limits = jax.device_put(limits)
+        self.limits = self._put(limits)
+        self.key = self._put(key)
         self.rule = slots.TokenRule(sc.temperature, sc.top_k, sc.top_p, sc.eos_ids, sc.ignore_eos)
         self._shardings = {}
+
+    def _put(self, x, target=None):
+        """Host values onto the devices: replicated over the mesh (or ``target``); on a mesh
+        spanning several processes every process holds the same value and places its shards."""
+        if self.mesh is None:
+            return jax.device_put(x)
+        return distributed.put(x, target or sharding.replicated(self.mesh))
 
     def shardings(self, n_slots: int) -> slots.SlotState | None:
         if self.mesh is None:
@@ -148,9 +162,7 @@ class _Run:
                 size = schedule.compact_size(sizes, len(active), int(active.sum()))
                 if size < len(active):
                     keep = np.argsort(~active, kind="stable")[:size].astype(np.int32)
-                    state = slots.compact(
-                        state, jax.device_put(keep), shardings=self.shardings(size)
-                    )
+                    state = slots.compact(state, self._put(keep), shardings=self.shardings(size))
                     active, step = active[keep], step[keep]
             cur = len(active)
             attend = schedule.attend_length(
@@ -173,7 +185,7 @@ class _Run:
                 attend=attend,
                 shardings=self.shardings(cur),
             )
-            active, step = (np.asarray(x) for x in jax.device_get((state.active, state.step)))
+            active, step = (distributed.fetch(x) for x in (state.active, state.step))
             active = active.copy()
             step = step.astype(np.int64)
         return state
@@ -198,14 +210,14 @@ class _Run:
         # device_put, not jnp.asarray: no small staging programs to compile per shape
         shardings = self.shardings(n_slots)
         rows_sharding = shardings.kv_mask if shardings is not None else None
-        tokens_j, mask_j = jax.device_put((tokens, mask), rows_sharding)
+        tokens_j, mask_j = (self._put(x, rows_sharding) for x in (tokens, mask))
         return slots.refill(
             self.params,
             self.config,
             state,
             tokens_j,
             mask_j,
-            *jax.device_put((slot_ids, source, rows)),
+            *(self._put(x) for x in (slot_ids, source, rows)),
             k,
             shardings=shardings,
         )
@@ -230,7 +242,7 @@ def _row_limits(caps: Sequence[int] | None, total_rows: int, max_new_tokens: int
 def _rows_that_fit(config: ModelConfig, slots: int) -> int | None:
     """Rows whose KV cache and logits fit in half of the first device's free memory, if known."""
     try:
-        stats = jax.devices()[0].memory_stats()
+        stats = jax.local_devices()[0].memory_stats()
     except Exception:  # backends without memory stats
         return None
     if not stats or "bytes_limit" not in stats:

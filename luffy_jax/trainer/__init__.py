@@ -9,11 +9,14 @@ Data flows one way through these modules (each imports only those above it in th
   :class:`Stage` s with batch shape, ``LossConfig`` and optimizer settings);
 - ``layout``: the official row balancing and entropy/SFT term weights, and their checks;
 - ``setup``: :func:`validate` -- every check before compute; the run's context, data, params;
-- ``rollout`` (the mixed batch), ``metrics`` (writers, batch metrics), ``checkpoint`` (orbax);
+- ``rollout`` (the mixed batch), ``hosts`` (a step over several hosts: each host's share of the
+  prompts, the sampler's global prompt list, global denominators and metrics), ``metrics``
+  (writers, batch metrics), ``checkpoint`` (orbax, every process taking part);
 - ``step`` (jitted pieces) -> ``update`` (log-prob pass, exact accumulation, optimizer steps)
   -> ``rl_step`` (one step, spec 1.14) -> ``loop`` (:func:`run_training`, resumable).
 
-Below the trainer: models, sampling, objectives, rewards, data, and ``luffy_jax.evaluation``.
+Below the trainer: models, sampling, objectives, rewards, data, ``luffy_jax.evaluation`` and
+``luffy_jax.distributed`` (the processes of a multi-host run).
 """
 
 from luffy_jax.trainer.checkpoint import Checkpointer, load_trained_policy

@@ -1,5 +1,10 @@
 """Orbax checkpoints of the whole training state: params, optimizer state, step, RNG key data and
-the data iterator's position, plus a small JSON of run metadata (method stage, model config)."""
+the data iterator's position, plus a small JSON of run metadata (method stage, model config).
+
+With several processes every process takes part in every save and restore (orbax writes each
+array's shards from the processes that hold them; the directory must be one shared file system
+or bucket). The data item holds every process's iterator state (``{"hosts": [state, ...]}``, by
+process index), gathered before the save; each process restores its own."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
+from luffy_jax import distributed
 from luffy_jax.models import ModelConfig
 
 
@@ -25,14 +31,16 @@ class Checkpointer:
         return self._mgr.latest_step()
 
     def save(self, step: int, state: Any, data_state: dict, meta: dict) -> None:
-        """Saves ``step`` (a step already saved is left as it is)."""
+        """Saves ``step`` (a step already saved is left as it is); ``data_state`` is this process's
+        iterator state. Every process must call it."""
         if step in self._mgr.all_steps():
             return
+        data = {"hosts": distributed.gather_objects(data_state)}
         self._mgr.save(
             step,
             args=ocp.args.Composite(
                 state=ocp.args.StandardSave(state),
-                data=ocp.args.JsonSave(data_state),
+                data=ocp.args.JsonSave(data),
                 meta=ocp.args.JsonSave(meta),
             ),
             force=True,
@@ -40,6 +48,7 @@ class Checkpointer:
         self._mgr.wait_until_finished()
 
     def restore(self, step: int, abstract_state: Any) -> tuple[Any, dict, dict]:
+        """``(state, this process's data iterator state, meta)`` of ``step``."""
         out = self._mgr.restore(
             step,
             args=ocp.args.Composite(
@@ -48,7 +57,7 @@ class Checkpointer:
                 meta=ocp.args.JsonRestore(),
             ),
         )
-        return out["state"], out["data"], out["meta"]
+        return out["state"], own_data_state(out["data"], step), out["meta"]
 
     def restore_meta(self, step: int) -> dict:
         return self._mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
@@ -72,6 +81,22 @@ class Checkpointer:
 
     def close(self) -> None:
         self._mgr.close()
+
+
+def own_data_state(saved: dict, step: int) -> dict:
+    """This process's iterator state from a checkpoint's data item (``{"hosts": [...]}``, or one
+    state from a checkpoint written before several processes were supported)."""
+    if "hosts" not in saved:
+        return saved
+    states = saved["hosts"]
+    if len(states) == jax.process_count():
+        return states[jax.process_index()]
+    if all(s == states[0] for s in states):  # every host at the same position: any count resumes
+        return states[0]
+    raise ValueError(
+        f"checkpoint step {step} holds the data positions of {len(states)} processes, which "
+        f"differ; resume it with {len(states)} processes, not {jax.process_count()}"
+    )
 
 
 def load_trained_policy(workdir: str) -> tuple[ModelConfig, Any, str]:

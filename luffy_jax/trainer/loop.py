@@ -5,6 +5,11 @@ draw ``prompts_per_step`` prompts (Grain, position checkpointed), run the step o
 force (a fresh optimizer at a stage boundary of ``sft_then_rl``), validate every ``eval.every``
 steps, write metrics, and save params, optimizer state, step, RNG and the data position every
 ``checkpoint.every`` steps, on SIGTERM and at the end.
+
+With several processes (hosts) every process runs this loop: each draws its share of the
+prompts (:mod:`luffy_jax.trainer.hosts`), process 0 writes ``metrics.jsonl``, TensorBoard and
+``config.json``, all take part in every checkpoint, and a SIGTERM on any process stops them all
+after the same step: the stop flags are combined by a collective at the end of every step.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from luffy_jax import sharding
+from luffy_jax import distributed, sharding
 from luffy_jax.data import BatchIterator, rollout_batches
 from luffy_jax.evaluation import evaluate_policy
 from luffy_jax.trainer import step as S
@@ -108,18 +113,37 @@ def run_training(
     Returns:
       The metrics of the last step run (empty if nothing was left to run).
     """
+    stop = _StopFlag()
+    stop.install()  # from the start: a SIGTERM during set-up or compilation stops after step 1
+    try:
+        return _train(config, workdir, max_steps, on_step, stop)
+    finally:
+        stop.uninstall()
+
+
+def _train(
+    config: ml_collections.ConfigDict,
+    workdir: str,
+    max_steps: int | None,
+    on_step: Callable[[int, dict[str, Any]], None] | None,
+    stop: _StopFlag,
+) -> dict[str, Any]:
     prepared = validate(config)
     ctx = prepared.ctx
     run = ctx.run
-    workdir_files(workdir, config)
+    primary = distributed.is_primary()
+    if primary:
+        workdir_files(workdir, config)
     log.info("training data: %d examples (%s)", len(prepared.train), prepared.data_stats)
+    share = distributed.row_share(ctx.mesh)
     batches = BatchIterator(
         rollout_batches(
             prepared.train,
             run.stages[0].shape.prompts_per_step,
             seed=run.seed,
-            shard_index=jax.process_index(),
-            shard_count=jax.process_count(),
+            shard_index=share.index,
+            shard_count=share.count,
+            block_size=run.stages[0].shape.mini_batch_prompts,
         )
     )
     params = load_params(ctx)
@@ -147,7 +171,7 @@ def run_training(
             "params": params,
             "opt_state": _init_opt(optimizer_for(stage)[0], params, ctx.mesh),
             "step": np.zeros((), np.int64),
-            "rng": jax.random.key_data(rng),
+            "rng": np.asarray(jax.random.key_data(rng)),
         }
         state, data_state, _ = ckpt.restore(latest, target)
         params, opt_state = state["params"], state["opt_state"]
@@ -159,9 +183,11 @@ def run_training(
         opt_state = _init_opt(optimizer_for(stage)[0], params, ctx.mesh)
     ref_params = params if run.uses_kl else None
 
-    writer = MetricsWriter(workdir, total_steps=last, tensorboard=run.tensorboard, first_step=start)
-    stop = _StopFlag()
-    stop.install()
+    writer = None
+    if primary:
+        writer = MetricsWriter(
+            workdir, total_steps=last, tensorboard=run.tensorboard, first_step=start
+        )
     metrics: dict[str, Any] = {}
 
     def save(step_done: int) -> None:
@@ -169,7 +195,7 @@ def run_training(
             "params": params,
             "opt_state": opt_state,
             "step": np.asarray(step_done, np.int64),
-            "rng": jax.random.key_data(rng),
+            "rng": np.asarray(jax.random.key_data(rng)),
         }
         meta_now = {**meta, "stage_method": run.stage_at(step_done).method.name}
         ckpt.save(step_done, state, batches.get_state(), meta_now)
@@ -194,15 +220,19 @@ def run_training(
                 metrics["perf/mfu"] = flops / metrics["timing_s/step"] / peak
             if prepared.eval_examples and run.eval.every and step % run.eval.every == 0:
                 metrics.update(_validate(ctx, params, prepared.eval_examples, step))
-            writer.write(step, metrics)
+            if writer is not None:
+                writer.write(step, metrics)
             if on_step is not None:
                 on_step(step, metrics)
+            if distributed.any_process(stop.stop) and not stop.stop:  # SIGTERM on another host
+                log.warning("another process received SIGTERM: saving step %d and stopping", step)
+                stop.stop = True
             if stop.stop or step == last or step % run.checkpoint_every == 0:
                 save(step)
             if stop.stop:
                 break
     finally:
-        stop.uninstall()
-        writer.close()
+        if writer is not None:
+            writer.close()
         ckpt.close()
     return metrics

@@ -99,21 +99,39 @@ def read_metrics(workdir: str) -> list[dict[str, Any]]:
     return [by_step[s] for s in sorted(by_step)]
 
 
+def row_stats(rb: RolloutBatch, scores: np.ndarray, adv: np.ndarray) -> dict[str, np.ndarray]:
+    """The per-row ``[N]`` vectors :func:`batch_metrics` reads: ``response_lengths`` and
+    ``prompt_lengths`` (float32), ``is_off`` (bool), ``group_ids`` (int64), ``scores`` and
+    ``advantages`` (float32). Several hosts gather these (not the ``[N, L]`` masks)."""
+    lengths = rb.response_mask.sum(1).astype(np.float32)
+    return {
+        "response_lengths": lengths,
+        "prompt_lengths": (rb.attention_mask.sum(1) - lengths).astype(np.float32),
+        "is_off": np.asarray(rb.is_off, bool),
+        "group_ids": np.asarray(rb.group_ids, np.int64),
+        "scores": np.asarray(scores, np.float32),
+        "advantages": np.asarray(adv, np.float32),
+    }
+
+
 def batch_metrics(
-    rb: RolloutBatch, scores: np.ndarray, adv: np.ndarray, shape: RunShape, *, rewarded: bool
+    rows: dict[str, np.ndarray], shape: RunShape, *, rewarded: bool
 ) -> dict[str, float | None]:
     """Lengths, trace ratios, rewards and advantages of one step's rows (spec 1.13 names).
 
-    ``scores`` / ``adv``: float32 ``[N]``; ``rewarded=False`` (SFT) logs ``reward_mean`` as None.
+    ``rows``: :func:`row_stats` of the step's batch (all hosts' rows, in the global order);
+    ``rewarded=False`` (SFT) logs ``reward_mean`` as None. The advantage statistics are over
+    response tokens (a row's advantage counted once per token).
     """
-    lengths = rb.response_mask.sum(1)
-    on, off = ~rb.is_off, rb.is_off
+    lengths, scores, adv = rows["response_lengths"], rows["scores"], rows["advantages"]
+    off = rows["is_off"]
+    on = ~off
     out = {
         "response_length/mean": float(lengths.mean()),
         "response_length/max": float(lengths.max()),
         "response_length/min": float(lengths.min()),
         "response_length/clip_ratio": float((lengths >= shape.max_response_length).mean()),
-        "prompt_length/mean": float((rb.attention_mask.sum(1) - lengths).mean()),
+        "prompt_length/mean": float(rows["prompt_lengths"].mean()),
         "batch/avg_prefix_ratio": float(off.mean()),
         "on_off_metrics/off_on_example_ratio": float(off.sum() / max(on.sum(), 1)),
     }
@@ -124,20 +142,20 @@ def batch_metrics(
     if not rewarded:
         out["reward_mean"] = None
         return out
-    groups = rb.group_ids
+    groups = rows["group_ids"]
     uniq = np.unique(groups)
     per_group = np.stack([scores[groups == g] for g in uniq])
-    valid = rb.response_mask > 0
-    adv_tok = np.broadcast_to(adv[:, None], rb.response_mask.shape)[valid]
+    has_tokens = lengths > 0
+    weights = lengths.astype(np.float64)
     out.update(
         {
             "reward_mean": float(scores.mean()),
             "critic/score/mean": float(scores.mean()),
             "critic/score/max": float(scores.max()),
             "critic/score/min": float(scores.min()),
-            "critic/advantages/mean": float(adv_tok.mean()),
-            "critic/advantages/max": float(adv_tok.max()),
-            "critic/advantages/min": float(adv_tok.min()),
+            "critic/advantages/mean": float((adv * weights).sum() / max(weights.sum(), 1.0)),
+            "critic/advantages/max": float(adv[has_tokens].max()),
+            "critic/advantages/min": float(adv[has_tokens].min()),
             "batch/solved": float((scores > 0).mean()),
             "batch/failed": float((scores <= 0).mean()),
             "batch/solve_none": float((per_group.max(1) <= 0).sum()),

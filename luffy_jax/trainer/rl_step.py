@@ -25,10 +25,11 @@ import numpy as np
 from luffy_jax.objectives import finalize, group_advantages
 from luffy_jax.rewards import score_with
 from luffy_jax.sampling import generate
+from luffy_jax.trainer import hosts
 from luffy_jax.trainer import step as S
 from luffy_jax.trainer.config import Stage
 from luffy_jax.trainer.layout import arrange_rows
-from luffy_jax.trainer.metrics import batch_metrics
+from luffy_jax.trainer.metrics import batch_metrics, row_stats
 from luffy_jax.trainer.prefixes import prefix_ratios, prefix_tokens
 from luffy_jax.trainer.rollout import build_rollout
 from luffy_jax.trainer.setup import RunContext
@@ -57,20 +58,24 @@ def train_step(
     tx, schedule = optimizer
     timing: dict[str, float] = {}
 
-    # 2. sample the on-policy rows (or, with partial-trace prefixes, continue the prefixes)
+    # 2. sample the on-policy rows (one sampler call over every host's prompts; this host's rows),
+    # or, with partial-trace prefixes, continue the prefixes
     t = time.monotonic()
     samples, row_prefixes, prefix_metrics = (None, None, None), None, {}
     prefix_cfg = ctx.run.rollout.prefix
     if method.samples and shape.n_off and not prefix_cfg.full_traces:
+        if jax.process_count() > 1:
+            raise NotImplementedError(
+                "rollout.prefix_strategy with partial traces runs in one process only"
+            )
         step = S.schedule_count(opt_state) // shape.mini_batches  # 0-based, as the official
         samples, row_prefixes, prefix_metrics = _sample_after_prefixes(
             ctx, params, batch, key, shape, stop_id, step
         )
     elif method.samples:
-        out = generate(
-            params, model_config, batch["prompt_ids"], key, ctx.sampling, n=shape.n_on, mesh=mesh
-        )
-        samples = tuple(np.asarray(x) for x in out)
+        prompts = hosts.global_prompts(batch["prompt_ids"], shape, mesh)
+        out = generate(params, model_config, prompts, key, ctx.sampling, n=shape.n_on, mesh=mesh)
+        samples = hosts.own_samples(out, shape, mesh)
     timing["gen"] = time.monotonic() - t
 
     # 3. the mixed batch
@@ -144,13 +149,18 @@ def train_step(
     metrics["loss"] = float(loss)
     metrics["actor/grad_norm"] = float(np.mean(grad_norms))
     metrics["actor/lr"] = float(schedule(max(S.schedule_count(opt_state) - 1, 0)))
-    metrics.update(batch_metrics(rb, scores, adv, shape, rewarded=method.rewards))
+    rows = hosts.gather_rows(row_stats(rb, scores, adv), mesh)  # every host's rows
+    metrics.update(batch_metrics(rows, shape, rewarded=method.rewards))
     metrics.update(layout_metrics)
     metrics.update(prefix_metrics)
     for k, v in reward_stats.items():  # timeouts/crashes/errors counts; durations under timing_s/
-        if isinstance(v, (int, float)):
-            metrics[f"timing_s/reward_{k}" if k.endswith("_s") else f"reward/{k}"] = v
-    tokens = float(rb.attention_mask.sum())
+        if isinstance(v, (int, float)) and k.endswith("_s"):
+            metrics[f"timing_s/reward_{k}"] = v
+    counters = {k: v for k, v in reward_stats.items() if isinstance(v, (int, float))}
+    for k, v in hosts.sum_over_hosts(counters, mesh, take_max=("workers",)).items():
+        if not k.endswith("_s"):
+            metrics[f"reward/{k}"] = v
+    tokens = float(rows["response_lengths"].sum() + rows["prompt_lengths"].sum())
     metrics["perf/tokens"] = tokens
     for k, v in timing.items():
         metrics[f"timing_s/{k}"] = v

@@ -15,7 +15,7 @@ import jax
 import ml_collections
 from jax.sharding import Mesh
 
-from luffy_jax import sharding
+from luffy_jax import distributed, sharding
 from luffy_jax.data import (
     DataError,
     Example,
@@ -141,7 +141,17 @@ def _read(field: str, sources: tuple[str, ...], run: RunConfig, **kw) -> list[Ex
 
 def _check_shapes(run: RunConfig, model_config: ModelConfig, mesh: Mesh) -> None:
     divisor = sharding.batch_divisor(mesh)
+    try:
+        hosts = distributed.row_share(mesh).count  # processes holding different rows
+    except ValueError as e:
+        raise ConfigError(f"config.mesh: {e}") from e
     for stage in run.stages:
+        if stage.shape.mini_batch_prompts % hosts:
+            raise ConfigError(
+                f"config.batch.mini_batch_prompts={stage.shape.mini_batch_prompts} must be a "
+                f"multiple of the {hosts} hosts holding different rows (each host takes whole "
+                "prompts of every mini-batch)"
+            )
         rows = stage.shape.micro_batch_rows
         if rows % divisor:
             raise ConfigError(

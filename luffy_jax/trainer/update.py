@@ -3,7 +3,10 @@ exact micro-batch accumulation, one optimizer step per mini-batch).
 
 Rows are cut into micro-batches of ``micro_batch_rows`` (the last one zero-padded: padded rows
 have empty masks and add nothing), each placed on the mesh with its rows split over
-``data x fsdp``. :func:`update_policy` is the trainer's only accumulation path: per mini-batch,
+``data x fsdp``. With several hosts the arrays passed here are this host's rows (its share of
+every mini-batch, :mod:`luffy_jax.trainer.hosts`): each host cuts its share of every
+micro-batch, the objective's denominators are summed over the hosts, and the update is the
+single-process one. :func:`update_policy` is the trainer's only accumulation path: per mini-batch,
 the denominators first (:func:`luffy_jax.trainer.step.count_terms`), then every micro-batch's
 gradient and term sums added by :func:`luffy_jax.trainer.step.accumulate_micro_batch`.
 """
@@ -18,9 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from luffy_jax import sharding
+from luffy_jax import distributed
 from luffy_jax.models import ModelConfig
 from luffy_jax.objectives import accumulate, zero_terms
+from luffy_jax.trainer import hosts
 from luffy_jax.trainer import step as S
 from luffy_jax.trainer.config import RunShape, Stage
 
@@ -35,12 +39,14 @@ def _pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
 def micro_batches(
     arrays: Mapping[str, np.ndarray], rows: int, mesh: Mesh
 ) -> Iterator[dict[str, jax.Array]]:
-    """Consecutive ``rows``-row slices of ``arrays`` (all with the same leading dim), the last
-    zero-padded, each put on ``mesh`` with its rows sharded over ``data x fsdp``."""
+    """Micro-batches of ``rows`` rows over all hosts: consecutive slices of this host's
+    ``arrays`` (all with the same leading dim; its share of ``rows`` each), the last zero-padded,
+    each put on ``mesh`` with its rows sharded over ``data x fsdp``."""
+    rows //= distributed.row_share(mesh).count
     n = next(iter(arrays.values())).shape[0]
     for s in range(0, n, rows):
         mb = {k: _pad_rows(v[s : s + rows], rows) for k, v in arrays.items()}
-        yield {k: jax.device_put(v, sharding.batch_sharding(mesh, v.ndim)) for k, v in mb.items()}
+        yield {k: distributed.to_global(v, mesh) for k, v in mb.items()}
 
 
 def logprob_pass(
@@ -66,8 +72,8 @@ def logprob_pass(
             prompt_len=shape.max_prompt_length,
             response_len=shape.max_response_length,
         )
-        outs_lp.append(np.asarray(lp))
-        outs_ent.append(np.asarray(ent))
+        outs_lp.append(distributed.local_rows(lp))
+        outs_ent.append(distributed.local_rows(ent))
     n = tokens.shape[0]
     return np.concatenate(outs_lp)[:n], np.concatenate(outs_ent)[:n]
 
@@ -94,15 +100,17 @@ def update_policy(
     """
     shape, loss_config, objective = stage.shape, stage.loss, stage.method.objective
     n = next(iter(arrays.values())).shape[0]
+    per_mini = shape.rows_per_mini_batch // distributed.row_share(mesh).count  # this host's
     step_terms = zero_terms()
     grad_norms = []
-    for m0 in range(0, n, shape.rows_per_mini_batch):
-        mini = {k: v[m0 : m0 + shape.rows_per_mini_batch] for k, v in arrays.items()}
+    for m0 in range(0, n, per_mini):
+        mini = {k: v[m0 : m0 + per_mini] for k, v in arrays.items()}
         counts = S.count_terms(
             {k: jnp.asarray(mini[k]) for k in ("response_mask", "off_policy_mask")},
             loss_config=loss_config,
             objective=objective,
         )
+        counts = hosts.global_counts(counts, mesh)
         grads, terms = S.zero_grads(params), zero_terms()
         for mb in micro_batches(mini, shape.micro_batch_rows, mesh):
             grads, terms = S.accumulate_micro_batch(

@@ -219,6 +219,28 @@ def test_pipeline_resumes_exactly_from_saved_state(tmp_path):
         assert got["gold"] == want["gold"] and got["step"] == want["step"]
 
 
+def test_hosts_share_the_global_batch_whatever_their_number():
+    one = D.BatchIterator(D.rollout_batches(_toy_encoded(12), 4, seed=3))
+    two = [
+        D.BatchIterator(
+            D.rollout_batches(
+                _toy_encoded(12), 4, seed=3, shard_index=i, shard_count=2, block_size=2
+            )
+        )
+        for i in range(2)
+    ]
+    for _ in range(4):  # over an epoch boundary (3 steps per epoch)
+        whole, parts = next(one), [next(it) for it in two]
+        np.testing.assert_array_equal(parts[0]["position"], [0, 2])  # one prompt per mini-batch
+        np.testing.assert_array_equal(parts[1]["position"], [1, 3])
+        for part in parts:
+            np.testing.assert_array_equal(part["index"], whole["index"][part["position"]])
+            np.testing.assert_array_equal(part["group_id"], whole["group_id"][part["position"]])
+            assert part["gold"] == [whole["gold"][p] for p in part["position"]]
+    with pytest.raises(ValueError, match="equal shares"):
+        D.rollout_batches(_toy_encoded(12), 4, seed=0, shard_index=0, shard_count=3)
+
+
 def test_host_shards_are_disjoint_and_complete():
     items = list(range(17))
     shards = [D.host_shard(items, i, 3) for i in range(3)]

@@ -50,7 +50,17 @@ def tiny_run_files(tmp_path_factory):
 
 @pytest.fixture
 def tiny_config(tiny_run_files):
-    root, tok = tiny_run_files
+    return make_tiny_config(*tiny_run_files)
+
+
+@pytest.fixture(scope="session")
+def tiny_config_factory(tiny_run_files):
+    """Makes fresh tiny configs (for fixtures wider than one test)."""
+    return lambda: make_tiny_config(*tiny_run_files)
+
+
+def make_tiny_config(root, tok):
+    """The tiny run's config (2 steps of LUFFY, 2 prompts x 4 rows, checkpoints every step)."""
     c = schema.get_config()
     c.seed = 1
     c.total_steps = 2
