@@ -33,13 +33,20 @@ import ml_collections
 from luffy_jax import sharding
 from luffy_jax.compile_check import estimate as E
 from luffy_jax.compile_check import pieces as P
-from luffy_jax.compile_check.chips import CHIPS, ChipSpec, accelerator_type, chip_of
+from luffy_jax.compile_check.chips import (
+    CHIPS,
+    GPU_TARGETS,
+    ChipSpec,
+    accelerator_type,
+    chip_of,
+    gpu_topology,
+)
 from luffy_jax.sampling import SamplingConfig
 from luffy_jax.trainer import step as S
 from luffy_jax.trainer.config import ConfigError, translate
 from luffy_jax.trainer.setup import check_shapes, model_config_of
 
-__all__ = ["CHIPS", "ChipSpec", "check", "chip_of", "format_table", "summary"]
+__all__ = ["CHIPS", "ChipSpec", "check", "chip_of", "format_table", "reusable", "summary"]
 
 GB = 1e9
 _OOM = re.compile(r"Used ([\d.]+)([KMGT]) of ([\d.]+)([KMGT]) hbm")
@@ -47,9 +54,24 @@ _UNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 def compile_only_devices(topology: str) -> list[Any]:
-    """The compile-only TPU devices of ``topology`` (e.g. ``"v5p:2x2x1"``); needs ``libtpu``."""
+    """The compile-only devices of ``topology``: a TPU slice (e.g. ``"v5p:2x2x1"``; needs
+    ``libtpu``) or NVIDIA GPUs (e.g. ``"h100:8"``; needs the CUDA plugin, ``jax[cuda13]``)."""
     from jax.experimental import topologies
 
+    chip = chip_of(topology)
+    if chip.platform == "cuda":
+        try:
+            desc = topologies.get_topology_desc(
+                platform="cuda",
+                target_config=GPU_TARGETS[chip.name],
+                topology=gpu_topology(topology),
+            )
+        except Exception as e:
+            raise RuntimeError(
+                f"topology {topology!r}: no compile-only GPU devices ({type(e).__name__}: {e}). "
+                'Install the CUDA plugin (pip install "jax[cuda13]==0.10.2"; no GPU needed)'
+            ) from e
+        return list(desc.devices)
     os.environ.setdefault("TPU_ACCELERATOR_TYPE", accelerator_type(topology))
     # Compile-only: no chip to guard, so several checks (and a test run) may load libtpu at once.
     os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
@@ -71,13 +93,15 @@ def check(
     layers: Sequence[int] | None = None,
     decode_steps: int | None = None,
     max_hbm_frac: float = 1.0,
+    reuse: dict[int, list[P.Measured]] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Compiles one step of ``config`` for ``topology`` and returns the report (a JSON-able dict).
 
     Args:
       config: a training config (a preset's ``get_config()`` with any overrides).
-      topology: a TPU slice, ``GEN:AxB[xC]`` (``v4``, ``v5e``, ``v5p``, ``v6e``).
+      topology: a TPU slice, ``GEN:AxB[xC]`` (``v4``, ``v5e``, ``v5p``, ``v6e``), or NVIDIA GPUs,
+        ``h100:N`` / ``h200:N`` (``HOSTSxN`` for several hosts).
       model_config_path: the model's ``config.json`` (or its folder) when ``model.hf_path`` is
         not on this machine (no weights are read either way).
       layers: two depths ``(a, b)`` to compile at and extrapolate from; ``None``: the real depth.
@@ -85,10 +109,13 @@ def check(
         a wave runs until its longest row ends).
       max_hbm_frac: a piece fits when its bytes per chip are at most this fraction of the HBM
         (e.g. 0.9 to demand 10% headroom).
+      reuse: measurements per depth from earlier reports of the same config and topology
+        (:func:`reusable`); those depths are not compiled again.
       log: called with a line per compiled piece (progress).
 
     Returns:
-      The report: ``pieces`` (per-chip figures per piece), the step's estimate and the summary
+      The report: ``pieces`` (per-chip figures per piece), ``compiled`` (the raw measurements
+      per compiled depth), the step's estimate and the summary
       fields of :func:`summary` (``fits``, ``peak_hbm_frac``, ``update_mfu_est``,
       ``decode_tokens_per_s_est``, ...). Raises :class:`ConfigError` for a config that cannot run
       on this mesh.
@@ -166,9 +193,13 @@ def check(
 
     depths = tuple(layers) if layers else (model_config.num_layers,)
     if len(depths) not in (1, 2) or (len(depths) == 2 and depths[0] == depths[1]):
-        raise ValueError(f"layers={layers!r}: give two different depths (or none)")
+        raise ValueError(f"layers={layers!r}: give two different depths, one, or none")
     measured: list[list[P.Measured]] = []
     for depth in depths:
+        if depth in (reuse or {}):
+            measured.append(reuse[depth])
+            log(f"reused the pieces compiled at {depth} layers")
+            continue
         row = []
         for piece in pieces_at(depth):
             m = P.measure(piece)
@@ -199,7 +230,20 @@ def check(
         depths=depths,
         max_hbm_frac=max_hbm_frac,
     )
+    report["compiled"] = {
+        str(d): [dataclasses.asdict(m) for m in row] for d, row in zip(depths, measured)
+    }
     return report
+
+
+def reusable(reports: Sequence[dict[str, Any]]) -> dict[int, list[P.Measured]]:
+    """The raw per-depth measurements (``report["compiled"]``) of earlier reports of the same
+    config and topology, for :func:`check`'s ``reuse`` (e.g. depths compiled by two processes)."""
+    out = {}
+    for report in reports:
+        for depth, rows in report.get("compiled", {}).items():
+            out[int(depth)] = [P.Measured(**row) for row in rows]
+    return out
 
 
 def _extrapolate(

@@ -17,7 +17,7 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from luffy_jax.compile_check import check, format_table, summary
+from luffy_jax.compile_check import check, format_table, reusable, summary
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "A preset from experiments/ (file[:variant])."
@@ -31,8 +31,14 @@ _MODEL_CONFIG = flags.DEFINE_string(
 _LAYERS = flags.DEFINE_list(
     "layers",
     [],
-    "Two depths, e.g. 2,4: compile at those and extrapolate linearly to the model's depth "
-    "(fast); default: compile the real depth.",
+    "Two depths, e.g. 1,2: compile at those and extrapolate linearly to the model's depth "
+    "(fast); one depth: compile (and report) that depth only; default: the real depth.",
+)
+_REUSE = flags.DEFINE_list(
+    "reuse",
+    [],
+    "Reports (--json_out) of the same config and topology whose compiled depths are reused, "
+    "e.g. --layers=1,2 --reuse=at1.json,at2.json after two single-depth runs in parallel.",
 )
 _DECODE_STEPS = flags.DEFINE_integer(
     "decode_steps", 0, "Decode steps per wave (default: data.max_response_length)."
@@ -57,6 +63,10 @@ def main(argv) -> None:
     del argv
     if "JAX_PLATFORMS" not in os.environ:  # compile-only TPU devices need no TPU backend
         jax.config.update("jax_platforms", "cpu")
+    earlier = []
+    for path in _REUSE.value:
+        with open(path, encoding="utf-8") as f:
+            earlier.append(json.load(f))
     report = check(
         _CONFIG.value,
         _TOPOLOGY.value,
@@ -64,6 +74,7 @@ def main(argv) -> None:
         layers=[int(x) for x in _LAYERS.value] or None,
         decode_steps=_DECODE_STEPS.value or None,
         max_hbm_frac=_MAX_HBM_FRAC.value,
+        reuse=reusable(earlier) or None,
         log=lambda line: print(line, file=sys.stderr, flush=True),
     )
     report = _no_nan(report)

@@ -284,7 +284,8 @@ def measure(piece: Piece) -> Measured:
     out = Measured(piece.name, piece.calls)
     start = time.perf_counter()
     try:
-        compiled = piece.fn.lower(*piece.args, **piece.kwargs).compile()
+        lowered = piece.fn.lower(*piece.args, **piece.kwargs)
+        compiled = lowered.compile()
     except Exception as e:  # the compiler's own verdict (e.g. HBM exhausted) is the result
         out.compile_s = time.perf_counter() - start
         out.error = f"{type(e).__name__}: {str(e).splitlines()[0][:400]}" if str(e) else repr(e)
@@ -301,8 +302,21 @@ def measure(piece: Piece) -> Measured:
     if cost:
         out.flops = float(cost.get("flops", 0.0))
         out.bytes_accessed = float(cost.get("bytes accessed", 0.0))
+    else:  # the GPU compiler reports none: the whole program's, before partitioning, per device
+        whole = lowered.cost_analysis() or {}
+        devices = _device_count(piece.args)
+        out.flops = float(whole.get("flops", 0.0)) / devices
+        out.bytes_accessed = float(whole.get("bytes accessed", 0.0)) / devices
     out.ici_bytes = collective_bytes(compiled.as_text())
     return out
+
+
+def _device_count(args: Any) -> int:
+    for leaf in jax.tree.leaves(args):
+        sh = getattr(leaf, "sharding", None)
+        if sh is not None:
+            return len(sh.device_set)
+    return 1
 
 
 _ITEMSIZE = {

@@ -1,6 +1,7 @@
 """luffy_jax.compile_check: the tiny smoke model compiled for TPU slices on this CPU host (libtpu
 from requirements-test.txt), and the pieces of its estimate."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -11,10 +12,10 @@ import jax.numpy as jnp
 import pytest
 
 from experiments import smoke
-from luffy_jax.compile_check import check, chip_of, format_table, summary
+from luffy_jax.compile_check import check, chip_of, format_table, reusable, summary
 from luffy_jax.compile_check import estimate as E
 from luffy_jax.compile_check import pieces as P
-from luffy_jax.compile_check.chips import accelerator_type
+from luffy_jax.compile_check.chips import accelerator_type, gpu_topology
 from luffy_jax.models import ModelConfig
 from luffy_jax.models.attention import masked_attention
 
@@ -40,11 +41,13 @@ def _tiny_config():
 def test_chip_specs_and_accelerator_types():
     assert chip_of("v5p:2x2x1").hbm_gb == 95.0 and chip_of("v5e:2x4").peak_tflops == 197.0
     assert chip_of("V6E:2x2").name == "v6e"
-    with pytest.raises(ValueError, match="unknown TPU generation 'v9'"):
+    with pytest.raises(ValueError, match="unknown accelerator 'v9'"):
         chip_of("v9:2x2")
     assert accelerator_type("v5e:2x2") == "v5litepod-4"
     assert accelerator_type("v5p:2x2x1") == "v5p-8"
     assert accelerator_type("v6e:2x4") == "v6e-8"
+    assert chip_of("h100:8").platform == "cuda" and gpu_topology("h100:8") == "1x1x8"
+    assert gpu_topology("h200:2x8") == "1x2x8"
 
 
 def test_collective_bytes_sums_ring_costs_of_every_replica_group_format():
@@ -122,6 +125,12 @@ def test_extrapolation_is_linear_in_the_depth():
     (m,) = _extrapolate(a, b, (2, 4), 28)
     assert (m.argument, m.temp, m.flops) == (62.0, 18.0, 1140.0)  # 13 steps of 2 layers
     assert m.compile_s == 3.0 and m.error == ""
+    # depths compiled by separate runs come back from their JSON reports
+    reports = [
+        json.loads(json.dumps({"compiled": {str(d): [dataclasses.asdict(x) for x in row]}}))
+        for d, row in ((2, a), (4, b))
+    ]
+    assert reusable(reports) == {2: a, 4: b}
 
 
 def test_compile_check_of_the_smoke_model_on_v5p():
@@ -144,6 +153,7 @@ def test_compile_check_of_the_smoke_model_on_v5p():
     split = report["step_split_s"]
     assert report["step_time_s_est"] == pytest.approx(sum(split.values()))
     assert json.loads(json.dumps(summary(report)))["fits"] is True
+    assert [m["name"] for m in report["compiled"]["2"]] == PIECES  # the raw figures, by depth
     assert "micro_batch_grad" in format_table(report)
 
 
