@@ -139,9 +139,7 @@ def _read(field: str, sources: tuple[str, ...], run: RunConfig, **kw) -> list[Ex
         raise ConfigError(f"config.{field}: {e}") from e
 
 
-def check_shapes(run: RunConfig, model_config: ModelConfig, mesh: Mesh) -> None:
-    """Raises :class:`ConfigError` when a micro-batch does not split over the mesh's rows or a
-    row is longer than the model's positions."""
+def _check_shapes(run: RunConfig, model_config: ModelConfig, mesh: Mesh) -> None:
     divisor = sharding.batch_divisor(mesh)
     try:
         hosts = distributed.row_share(mesh).count  # processes holding different rows
@@ -189,7 +187,7 @@ def validate(config: ml_collections.ConfigDict) -> Prepared:
     except ValueError as e:
         raise ConfigError(f"config.mesh: {e}") from e
     model_config = model_config_of(run.model)
-    check_shapes(run, model_config, mesh)
+    _check_shapes(run, model_config, mesh)
     for stage in run.stages:
         check_official_layout(stage.method, stage.shape, stage.loss)
     tokenizer = _load_tokenizer(run.tokenizer_path)
