@@ -139,7 +139,9 @@ def _read(field: str, sources: tuple[str, ...], run: RunConfig, **kw) -> list[Ex
         raise ConfigError(f"config.{field}: {e}") from e
 
 
-def _check_shapes(run: RunConfig, model_config: ModelConfig, mesh: Mesh) -> None:
+def check_shapes(run: RunConfig, model_config: ModelConfig, mesh: Mesh) -> None:
+    """Raises :class:`ConfigError` when a micro-batch does not split over the mesh's rows or a
+    row is longer than the model's positions."""
     divisor = sharding.batch_divisor(mesh)
     try:
         hosts = distributed.row_share(mesh).count  # processes holding different rows
@@ -187,7 +189,7 @@ def validate(config: ml_collections.ConfigDict) -> Prepared:
     except ValueError as e:
         raise ConfigError(f"config.mesh: {e}") from e
     model_config = model_config_of(run.model)
-    _check_shapes(run, model_config, mesh)
+    check_shapes(run, model_config, mesh)
     for stage in run.stages:
         check_official_layout(stage.method, stage.shape, stage.loss)
     tokenizer = _load_tokenizer(run.tokenizer_path)

@@ -101,10 +101,50 @@ def test_7b_preset_variants_run_at_tiny_scale(variant, tiny_run_files, tiny_chec
 
 
 @pytest.mark.parametrize(
-    "variant", ["math_1_5b", "instruct", "sft_then_rl", "no_shaping", "prefix_ablation"]
+    "variant",
+    [
+        "math_1_5b",
+        "instruct",
+        "sft_then_rl",
+        "no_shaping",
+        "prefix_ablation",
+        "v5p16",
+        "math_1_5b_v5p4",
+        "math_1_5b_v5e8",
+    ],
 )
 def test_7b_preset_path_variants_validate(variant, tiny_run_files, tiny_checkpoint):
     argv = [f"--config=experiments/luffy_qwen25_math_7b.py:{variant}"]
     config = parse_config(argv + _tiny_7b_overrides(tiny_run_files, tiny_checkpoint))
     prepared = validate(config)
     assert prepared.ctx.run.method.name == config.method and prepared.train
+
+
+@pytest.mark.parametrize(
+    "variant, base",
+    [("v5p16", "luffy"), ("math_1_5b_v5p4", "math_1_5b"), ("math_1_5b_v5e8", "math_1_5b")],
+)
+def test_tpu_plan_variants_change_how_the_step_runs_not_what_it_computes(variant, base):
+    """The memory plans (found with luffy_jax.compile_check) differ from their base only in the
+    attention kernel, the mesh split, the micro-batch and the sampler's wave size."""
+    from experiments import luffy_qwen25_math_7b as preset
+
+    plan, ref = preset.get_config(variant).to_dict(), preset.get_config(base).to_dict()
+    how = {
+        ("model", "attention_impl"),
+        ("mesh", "tensor"),
+        ("batch", "micro_batch_rows"),
+        ("rollout", "max_concurrent"),
+    }
+    changed = {
+        (group, key)
+        for group, fields in plan.items()
+        if isinstance(fields, dict)
+        for key, value in fields.items()
+        if ref[group][key] != value
+    }
+    assert changed <= how, changed - how
+    assert plan["model"]["attention_impl"] == "splash" and plan["model"]["param_dtype"] == "float32"
+    assert {k: v for k, v in plan.items() if not isinstance(v, dict)} == {
+        k: v for k, v in ref.items() if not isinstance(v, dict)
+    }
