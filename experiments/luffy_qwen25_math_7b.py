@@ -13,7 +13,7 @@ Memory plans for TPU slices, found with ``python -m luffy_jax.compile_check`` (B
 the figures; BUILD.md how to check a config before booking a slice): ``v5p16`` (the 7B run on 16
 v5p chips, ``v5p:2x2x4``), ``math_1_5b_v5p4`` (1.5B on 4 v5p chips, ``v5p:2x2x1``),
 ``math_1_5b_v5e8`` (1.5B on 8 v5e chips, ``v5e:2x4``). They change only how the same step runs
-(attention kernel, mesh split, micro-batch, sampler wave), never what it computes.
+(attention kernel, mesh split, micro-batch, sampler slots), never what it computes.
 
 Paths: ``model.hf_path`` must point at a local copy of ``Elliott/Qwen2.5-Math-7B-16k-think``
 (rope_theta 40000, 16k positions, template ending in ``<think>\\n``), ``data.train_files`` at
@@ -100,17 +100,17 @@ def _luffy() -> ml_collections.ConfigDict:
 
 
 def _tpu_plan(
-    c: ml_collections.ConfigDict, *, tensor: int, micro_batch_rows: int, wave_rows: int
+    c: ml_collections.ConfigDict, *, tensor: int, micro_batch_rows: int, decode_slots: int
 ) -> ml_collections.ConfigDict:
     """A TPU memory plan: splash attention (no T x T scores at 9k tokens), heads / MLP / KV cache
     split ``tensor`` ways (each decode step then gathers a 1/tensor slice of the weights instead
     of all of them), the rest of the slice FSDP, ``micro_batch_rows`` rows per gradient pass and
-    ``wave_rows`` sampled rows decoded at once (``rollout.max_concurrent``)."""
+    ``decode_slots`` sampled rows decoded at once (``rollout.max_concurrent``)."""
     c.model.attention_impl = "splash"
     c.model.remat = True
     c.mesh.data, c.mesh.fsdp, c.mesh.tensor = 1, -1, tensor
     c.batch.micro_batch_rows = micro_batch_rows
-    c.rollout.max_concurrent = wave_rows
+    c.rollout.max_concurrent = decode_slots
     return c
 
 
@@ -151,13 +151,13 @@ def get_config(variant: str = "luffy") -> ml_collections.ConfigDict:
         c.rollout.prefix_linear_max_ratio = 0.8
         return c
     if variant == "v5p16":
-        return _tpu_plan(c, tensor=4, micro_batch_rows=32, wave_rows=896)
+        return _tpu_plan(c, tensor=4, micro_batch_rows=32, decode_slots=896)
     if variant == "math_1_5b_v5p4":
         c.model.hf_path = "checkpoints/Qwen2.5-Math-1.5B-16k-think"
-        return _tpu_plan(c, tensor=2, micro_batch_rows=8, wave_rows=448)
+        return _tpu_plan(c, tensor=2, micro_batch_rows=8, decode_slots=448)
     if variant == "math_1_5b_v5e8":
         c.model.hf_path = "checkpoints/Qwen2.5-Math-1.5B-16k-think"
-        return _tpu_plan(c, tensor=2, micro_batch_rows=8, wave_rows=224)
+        return _tpu_plan(c, tensor=2, micro_batch_rows=8, decode_slots=224)
     if variant == "sft":
         c.method = (
             "sft"  # OpenRLHF: 3 epochs, batch 64, lr 5e-5, warmup 0.1, cosine, Adam(0.9, 0.95)

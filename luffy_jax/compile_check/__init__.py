@@ -7,7 +7,7 @@ CPU-only host (``libtpu`` installed, no TPU) and estimate its memory and speed.
 :func:`check` builds the run's mesh over the compile-only devices of the topology
 (``jax.experimental.topologies``), abstract parameters and optimizer state with the run's
 shardings, and compiles every jitted piece of one step at the config's shapes (the sampler's
-prefill and decode loop at the wave size and KV cache the run would use, the old-log-prob pass,
+refill and decode step at the slot count and KV cache the run would use, the old-log-prob pass,
 the micro-batch gradient, the optimizer update). Per piece and per chip it reports the compiler's
 memory (arguments, outputs, temporaries, code, plus the state that stays resident meanwhile: the
 optimizer state while sampling, ...) against the chip's HBM, XLA's FLOPs and bytes (plus the
@@ -16,7 +16,7 @@ time; then the step's estimated time split, tokens/s and the update's MFU.
 
 ``layers=(a, b)`` compiles the model at ``a`` and ``b`` layers and extrapolates every compiled
 figure linearly to the real depth (the layers are unrolled, so a 28-layer compile takes minutes
-per piece); the resident state, kernel costs and wave size are always those of the real model.
+per piece); the resident state, kernel costs and slot count are always those of the real model.
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ def check(
       model_config_path: the model's ``config.json`` (or its folder) when ``model.hf_path`` is
         not on this machine (no weights are read either way).
       layers: two depths ``(a, b)`` to compile at and extrapolate from; ``None``: the real depth.
-      decode_steps: decode steps per wave (default: ``data.max_response_length``, the worst case:
-        a wave runs until its longest row ends).
+      decode_steps: tokens each sampled row generates (default: ``data.max_response_length``,
+        the worst case); the decode steps are ``rows x decode_steps / slots`` (slots refilled).
       max_hbm_frac: a piece fits when its bytes per chip are at most this fraction of the HBM
         (e.g. 0.9 to demand 10% headroom).
       reuse: measurements per depth from earlier reports of the same config and topology
@@ -154,17 +154,14 @@ def check(
         max_concurrent=run.rollout.max_concurrent,
     )
     free = chip.hbm_bytes - resident["params"] - resident["opt_state"] - resident["ref_params"]
-    wave = P.wave_prompts(
-        model_config,
-        sc,
-        shape.prompts_per_step,
-        shape.n_on,
-        shape.max_prompt_length,
-        mesh,
-        free,
-    )
-    waves = math.ceil(shape.prompts_per_step / wave)
+    total_rows = shape.prompts_per_step * shape.n_on
+    n_slots = P.decode_slots(model_config, sc, total_rows, shape.max_prompt_length, mesh, free)
+    refill_prompts = P.refill_prompts(n_slots, shape.n_on, mesh)
+    # a refill starts whole prompts (their samples together) in the free slots
+    refills = math.ceil(shape.prompts_per_step / max(1, n_slots // shape.n_on))
     steps = decode_steps or shape.max_response_length
+    # every slot busy until the last rows: rows x tokens per row / slots decode steps
+    decode_calls = math.ceil(total_rows * steps / n_slots)
     logprob_passes = 0
     if method.rewards:
         logprob_passes = (0 if run.rollout.use_sampler_logprobs else 1) + int(run.uses_kl)
@@ -178,12 +175,13 @@ def check(
                 p,
                 cfg,
                 sc,
-                wave,
+                n_slots,
                 shape.n_on,
+                total_rows,
                 shape.max_prompt_length,
                 mesh,
-                waves=waves,
-                decode_steps=steps,
+                refills=refills,
+                decode_steps=decode_calls,
             )
         opt = P.abstract_opt_state(tx, p, mesh)
         out += P.update_pieces(
@@ -223,8 +221,10 @@ def check(
         run,
         stage,
         resident,
-        wave=wave,
-        waves=waves,
+        slots=n_slots,
+        refill_prompts=refill_prompts,
+        refills=refills,
+        decode_calls=decode_calls,
         prompt_width=P.prompt_bucket(sc, shape.max_prompt_length),
         decode_steps=steps,
         depths=depths,
@@ -278,7 +278,7 @@ def _report(
     row_shards, head_shards = sharding.batch_divisor(mesh), mesh.shape["tensor"]
     seq = shape.max_prompt_length + shape.max_response_length
     kernel_rows = {
-        "sampler_prefill": (shape_info["wave"], shape_info["prompt_width"]),
+        "sampler_refill": (shape_info["refill_prompts"], shape_info["prompt_width"]),
         "logprob_pass": (shape.micro_batch_rows, seq),
         "micro_batch_grad": (shape.micro_batch_rows, seq),
     }
@@ -326,7 +326,7 @@ def _report(
         return sum(by[n]["calls_per_step"] * by[n]["roofline_ms"] / 1e3 for n in names if n in by)
 
     split = {
-        "rollout_s": seconds("sampler_prefill", "sampler_decode_step"),
+        "rollout_s": seconds("sampler_refill", "sampler_decode_step"),
         "logprob_s": seconds("logprob_pass"),
         "update_s": seconds("micro_batch_grad", "optimizer_update"),
     }
@@ -366,10 +366,11 @@ def _report(
             "micro_batch_rows": shape.micro_batch_rows,
             "mini_batches": shape.mini_batches,
             "sequence": seq,
-            "wave_prompts": shape_info["wave"],
-            "wave_rows": shape_info["wave"] * shape.n_on,
-            "waves": shape_info["waves"],
+            "decode_slots": shape_info["slots"],
+            "refill_prompts": shape_info["refill_prompts"],
+            "refills": shape_info["refills"],
             "decode_steps": shape_info["decode_steps"],
+            "decode_step_calls": shape_info["decode_calls"],
         },
         "resident_gb": {k: v / GB for k, v in resident.items()},
         "pieces": rows,
@@ -434,7 +435,8 @@ def format_table(report: dict[str, Any]) -> str:
         cells = []
         for _, key, w, fmt in cols:
             value = r[key]
-            ok = isinstance(value, str) or value == value  # NaN for a piece that did not compile
+            # NaN (None once written as JSON) for a piece that did not compile
+            ok = isinstance(value, str) or (value is not None and value == value)
             cells.append(f"{value:>{w}{fmt}}" if ok else f"{'-':>{w}}")
         line = " ".join(cells)
         if r["error"]:
@@ -443,8 +445,9 @@ def format_table(report: dict[str, Any]) -> str:
     s, b = report["step_split_s"], report["batch"]
     lines.append(
         f"resident per chip: params {report['resident_gb']['params']:.2f} GB, optimizer "
-        f"{report['resident_gb']['opt_state']:.2f} GB; wave {b['wave_prompts']} prompts "
-        f"({b['wave_rows']} rows) x {b['waves']} waves, {b['decode_steps']} decode steps"
+        f"{report['resident_gb']['opt_state']:.2f} GB; {b['decode_slots']} decode slots, "
+        f"{b['refills']} refills of {b['refill_prompts']} prompts, {b['decode_steps']} tokens per "
+        f"row ({b['decode_step_calls']} decode steps)"
     )
     lines.append(
         f"step estimate: rollout {s['rollout_s']:.1f} s + log-probs {s['logprob_s']:.1f} s + "

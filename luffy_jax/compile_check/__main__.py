@@ -41,7 +41,7 @@ _REUSE = flags.DEFINE_list(
     "e.g. --layers=1,2 --reuse=at1.json,at2.json after two single-depth runs in parallel.",
 )
 _DECODE_STEPS = flags.DEFINE_integer(
-    "decode_steps", 0, "Decode steps per wave (default: data.max_response_length)."
+    "decode_steps", 0, "Tokens each sampled row generates (default: data.max_response_length)."
 )
 _MAX_HBM_FRAC = flags.DEFINE_float(
     "max_hbm_frac", 1.0, "A piece fits when it needs at most this fraction of a chip's HBM."

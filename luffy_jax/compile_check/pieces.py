@@ -11,7 +11,6 @@ and read back with :func:`measure`.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 import re
 import time
@@ -25,12 +24,9 @@ from jax.sharding import Mesh
 from luffy_jax import sharding
 from luffy_jax.models import ModelConfig, init_params, param_shardings
 from luffy_jax.objectives import zero_terms
-from luffy_jax.sampling import SamplingConfig
+from luffy_jax.sampling import SamplingConfig, schedule, slots
 from luffy_jax.trainer import step as S
 from luffy_jax.trainer.config import RunShape, Stage
-
-# The sampler's module (its package exports a function of the same name).
-sampler = importlib.import_module("luffy_jax.sampling.generate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,9 +126,12 @@ def _scalar(mesh: Mesh, dtype: Any = jnp.float32) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct((), dtype, sharding=sharding.replicated(mesh))
 
 
-def micro_batch(mesh: Mesh, shape: RunShape, with_ref: bool) -> dict[str, jax.ShapeDtypeStruct]:
+def micro_batch(
+    mesh: Mesh, shape: RunShape, with_ref: bool, official_weights: bool = False
+) -> dict[str, jax.ShapeDtypeStruct]:
     """One micro-batch of the update as ``update.micro_batches`` places it (rows over
-    ``data x fsdp``)."""
+    ``data x fsdp``); ``official_weights``: with the per-row weights of the official entropy /
+    SFT reductions (``trainer.layout``)."""
     m, p, r = shape.micro_batch_rows, shape.max_prompt_length, shape.max_response_length
     mb = {
         "tokens": _rows(mesh, (m, p + r), jnp.int32),
@@ -144,6 +143,9 @@ def micro_batch(mesh: Mesh, shape: RunShape, with_ref: bool) -> dict[str, jax.Sh
     }
     if with_ref:
         mb["ref_logp"] = _rows(mesh, (m, r), jnp.float32)
+    if official_weights:
+        mb["entropy_weight"] = _rows(mesh, (m,), jnp.float32)
+        mb["sft_weight"] = _rows(mesh, (m,), jnp.float32)
     return mb
 
 
@@ -168,7 +170,8 @@ def update_pieces(
     )
     terms = jax.tree.map(lambda _: _scalar(mesh), zero_terms())
     counts = {k: _scalar(mesh) for k in S.COUNT_KEYS}
-    mb = micro_batch(mesh, shape, with_ref)
+    official = "official" in (loss_config.entropy_reduction, loss_config.sft_reduction)
+    mb = micro_batch(mesh, shape, with_ref, official)
     temperature = _scalar(mesh)
     rows_per_step = shape.rows_per_step
     micro_per_mini = math.ceil(shape.rows_per_mini_batch / m)
@@ -205,78 +208,85 @@ def update_pieces(
     return pieces
 
 
-def wave_prompts(
+def decode_slots(
     config: ModelConfig,
     sc: SamplingConfig,
-    prompts: int,
-    n: int,
+    rows: int,
     prompt_len: int,
     mesh: Mesh,
     free_bytes: float,
 ) -> int:
-    """Prompts per sampler wave as ``sampling.generate`` picks them: ``max_concurrent`` rows
-    (or, unset, the rows whose KV cache and logits fit half of ``free_bytes``, the chip's HBM
-    left by the resident state), divided by ``n`` and rounded up to the mesh's row split."""
-    divisor = sharding.batch_divisor(mesh)
+    """Decode slots as ``sampling.generate`` picks them for ``rows`` rollout rows:
+    ``max_concurrent`` (or, unset, the rows whose KV cache and logits fit half of ``free_bytes``,
+    the chip's HBM left by the resident state), rounded down to the mesh's row split."""
     max_rows = sc.max_concurrent
     if max_rows is None:
-        slots = prompt_bucket(sc, prompt_len) + sc.max_new_tokens
+        cache_slots = prompt_bucket(sc, prompt_len) + sc.max_new_tokens
         itemsize = jnp.dtype(config.compute_dtype).itemsize
-        per_row = 2 * config.num_layers * slots * config.num_kv_heads * config.head_dim * itemsize
-        per_row += 4 * config.vocab_size * 4
+        per_row = 2 * config.num_layers * cache_slots * config.num_kv_heads * config.head_dim
+        per_row = per_row * itemsize + 4 * config.vocab_size * 4
         max_rows = max(1, int(0.5 * free_bytes // per_row))
-    per_wave = max(1, max_rows // n)
-    return _round_up(min(per_wave, prompts), divisor)
+    return schedule.slot_count(rows, max_rows, sharding.batch_divisor(mesh))
+
+
+def refill_prompts(slots: int, n: int, mesh: Mesh) -> int:
+    """Prompts one full refill prefills (every slot free, whole prompts of ``n`` samples), as the
+    prefill batch ``sampling.schedule.prefill_size`` pads it to."""
+    return schedule.prefill_size(max(1, slots // n), sharding.batch_divisor(mesh), slots)
 
 
 def prompt_bucket(sc: SamplingConfig, prompt_len: int) -> int:
     """The sampler's padded prompt width for prompts of up to ``prompt_len`` tokens."""
-    return _round_up(prompt_len, sc.prompt_bucket)
+    return schedule.round_up(prompt_len, sc.prompt_bucket)
 
 
 def sampler_pieces(
     params: Any,
     config: ModelConfig,
     sc: SamplingConfig,
-    wave: int,
+    n_slots: int,
     n: int,
+    total_rows: int,
     prompt_len: int,
     mesh: Mesh,
     *,
-    waves: int,
-    decode_steps: int,
+    refills: float,
+    decode_steps: float,
 ) -> list[Piece]:
-    """The sampler's prefill and decode loop for one wave of ``wave`` prompts of up to
-    ``prompt_len`` tokens, ``n`` samples each, as ``sampling.generate._generate_wave`` calls
-    them. This is the only function that knows the sampler's internals."""
-    length = prompt_bucket(sc, prompt_len)
-    rows = wave * n
-    max_len = length + sc.max_new_tokens
-    cache_shape = jax.ShapeDtypeStruct(
-        (config.num_layers, rows, max_len, config.num_kv_heads, config.head_dim),
-        config.compute_dtype,
+    """The slot decoder's two programs (``sampling.slots``) at the run's shapes: ``refill`` of a
+    full prefill batch (whole prompts of ``n`` samples) into ``n_slots`` slots over a cache of ``prompt_len + max_new_tokens``
+    positions, and one step of ``decode_chunk`` attending to the whole cache (its longest bucket:
+    the memory the run needs and an upper bound on a step's cost). This is the only function
+    that knows the sampler's internals."""
+    width = prompt_bucket(sc, prompt_len)
+    total_slots = width + sc.max_new_tokens
+    shardings = slots.state_shardings(config, mesh, n_slots, total_slots)
+    state_shapes = jax.eval_shape(
+        lambda: slots.init_state(
+            config, n_slots, total_slots, total_rows, sc.max_new_tokens, sc.pad_id
+        )
     )
-    cache_sharding = sharding.logical_to_sharding(sampler.CACHE_LOGICAL_AXES, mesh, cache_shape)
-    tokens = _rows(mesh, (wave, length), jnp.int32)
-    mask = _rows(mesh, (wave, length), jnp.bool_)
-    prefill_args = (params, config, tokens, mask, max_len, n, cache_sharding)
-    prefill = Piece("sampler_prefill", sampler._prefill, prefill_args, {}, waves)
-    out_shapes = jax.eval_shape(
-        lambda p, t, m: sampler._prefill(p, config, t, m, max_len, n, cache_sharding),
-        params,
-        tokens,
-        mask,
+    state = abstract(state_shapes, shardings)
+    rows_sharding = shardings.kv_mask
+    u = refill_prompts(n_slots, n, mesh)
+    tokens = jax.ShapeDtypeStruct((u, width), jnp.int32, sharding=rows_sharding)
+    mask = jax.ShapeDtypeStruct((u, width), jnp.bool_, sharding=rows_sharding)
+    per_slot = [jax.ShapeDtypeStruct((n_slots,), jnp.int32, sharding=sharding.replicated(mesh))]
+    refill_args = (params, config, state, tokens, mask, *(per_slot * 3), _scalar(mesh, jnp.int32))
+    refill = Piece("sampler_refill", slots.refill, refill_args, dict(shardings=shardings), refills)
+    rule = slots.TokenRule(sc.temperature, sc.top_k, sc.top_p, sc.eos_ids, sc.ignore_eos)
+    key = jax.eval_shape(lambda: jax.random.key(0))
+    key = jax.ShapeDtypeStruct(key.shape, key.dtype, sharding=sharding.replicated(mesh))
+    limits = jax.ShapeDtypeStruct((total_rows,), jnp.int32, sharding=sharding.replicated(mesh))
+    decode_args = (params, config, rule, state, key, limits, _scalar(mesh, jnp.int32))
+    decode = Piece(
+        "sampler_decode_step",
+        slots.decode_chunk,
+        decode_args,
+        dict(prompt_slots=width, attend=total_slots, shardings=shardings),
+        decode_steps,
     )
-    logits, cache, kv_mask, next_pos = out_shapes
-    cache = abstract(cache, type(cache)(cache_sharding, cache_sharding))
-    logits = _rows(mesh, logits.shape, logits.dtype)
-    kv_mask = _rows(mesh, kv_mask.shape, kv_mask.dtype)
-    next_pos = _rows(mesh, next_pos.shape, next_pos.dtype)
-    keys = jax.eval_shape(lambda: jax.random.split(jax.random.key(0), rows))
-    keys = jax.ShapeDtypeStruct(keys.shape, keys.dtype, sharding=sharding.batch_sharding(mesh, 1))
-    decode_args = (params, config, sc, logits, cache, kv_mask, next_pos, keys, length)
-    decode = Piece("sampler_decode_step", sampler._decode, decode_args, {}, waves * decode_steps)
-    return [prefill, decode]
+    return [refill, decode]
 
 
 def measure(piece: Piece) -> Measured:
@@ -400,7 +410,3 @@ def _group_size(line: str) -> int:
         axes = re.findall(r"'([^']+)'", mesh.group(2))
         return math.prod(int(sizes.get(a, 1)) for a in axes)
     return 1
-
-
-def _round_up(x: int, m: int) -> int:
-    return int(math.ceil(x / m) * m)

@@ -21,7 +21,7 @@ from luffy_jax.models.attention import masked_attention
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PIECES = [
-    "sampler_prefill",
+    "sampler_refill",
     "sampler_decode_step",
     "logprob_pass",
     "micro_batch_grad",
@@ -143,11 +143,17 @@ def test_compile_check_of_the_smoke_model_on_v5p():
     by = {p["piece"]: p for p in report["pieces"]}
     # the gradient all-gathers the fsdp-sharded weights and reduce-scatters their gradients
     assert by["micro_batch_grad"]["ici_gb"] > 0
-    # one step: 2 prompts x 4 rows in one micro-batch; 32 decode steps in one wave of 4 prompts
-    # (2 prompts rounded up to the 4-way row split)
+    # one step: 2 prompts x 4 rows in one micro-batch. The sampler: 2 x 3 sampled rows in 4 slots
+    # (6 rounded down to the 4-way row split), 32 tokens each: 6 x 32 / 4 = 48 decode steps; a
+    # refill starts one whole prompt (3 rows), in a prefill batch padded to the row split (4)
     assert by["micro_batch_grad"]["calls_per_step"] == 1
-    assert by["sampler_decode_step"]["calls_per_step"] == 32
-    assert report["batch"]["wave_prompts"] == 4 and report["batch"]["waves"] == 1
+    assert by["sampler_decode_step"]["calls_per_step"] == 48
+    assert by["sampler_refill"]["calls_per_step"] == 2
+    batch = report["batch"]
+    assert (batch["decode_slots"], batch["refill_prompts"], batch["refills"]) == (4, 4, 2)
+    # the decode step's arguments hold each chip's slot of the KV cache: keys and values of 2
+    # layers x 96 positions (64 + 32) x 2 KV heads x 16 dims in float32
+    assert by["sampler_decode_step"]["argument_gb"] * 1e9 >= 2 * 2 * 96 * 2 * 16 * 4
     assert report["fits"] and 0 < report["peak_hbm_frac"] < 0.01
     assert report["update_mfu_est"] > 0 and report["decode_tokens_per_s_est"] > 0
     split = report["step_split_s"]

@@ -126,7 +126,7 @@ def test_7b_preset_path_variants_validate(variant, tiny_run_files, tiny_checkpoi
 )
 def test_tpu_plan_variants_change_how_the_step_runs_not_what_it_computes(variant, base):
     """The memory plans (found with luffy_jax.compile_check) differ from their base only in the
-    attention kernel, the mesh split, the micro-batch and the sampler's wave size."""
+    attention kernel, the mesh split, the micro-batch and the sampler's slot count."""
     from experiments import luffy_qwen25_math_7b as preset
 
     plan, ref = preset.get_config(variant).to_dict(), preset.get_config(base).to_dict()
