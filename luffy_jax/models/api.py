@@ -55,8 +55,9 @@ def shard_params(params: Params, config: ModelConfig, mesh: Mesh) -> Params:
 
 
 def init_cache(config: ModelConfig, batch_size: int, max_length: int, dtype: Any = None) -> KVCache:
-    """A zero KV cache ``[num_layers, batch_size, max_length, num_kv_heads, head_dim]``."""
-    shape = (config.num_layers, batch_size, max_length, config.num_kv_heads, config.head_dim)
+    """A zero KV cache ``[num_layers, batch_size, num_kv_heads, max_length, head_dim]`` (the
+    cache positions and head dimension minor: the layout attention reads on TPU and GPU)."""
+    shape = (config.num_layers, batch_size, config.num_kv_heads, max_length, config.head_dim)
     dt = jnp.dtype(dtype) if dtype is not None else config.compute_dtype
     return KVCache(jnp.zeros(shape, dt), jnp.zeros(shape, dt))
 

@@ -82,24 +82,28 @@ def attention_mask(kv_mask: jax.Array, query_slots: jax.Array) -> jax.Array:
 
 
 def write_kv(cache: KVCache, layer: int, k: jax.Array, v: jax.Array, index: jax.Array) -> KVCache:
-    """Writes ``k``/``v`` ``[B, t, K, Dh]`` into layer ``layer`` of the cache at slots
-    ``[index, index + t)``; ``index`` is an int32 scalar (all rows) or ``[B]`` (one per row)."""
+    """Writes ``k``/``v`` ``[B, t, K, Dh]`` into layer ``layer`` of the cache
+    (``[layers, B, K, S, Dh]``) at slots ``[index, index + t)``; ``index`` is an int32 scalar (all
+    rows) or ``[B]`` (one per row)."""
     if jnp.ndim(index) == 0:
-        start = (layer, 0, index, 0, 0)
+        start = (layer, 0, 0, index, 0)
         return KVCache(
-            jax.lax.dynamic_update_slice(cache.k, k.astype(cache.k.dtype)[None], start),
-            jax.lax.dynamic_update_slice(cache.v, v.astype(cache.v.dtype)[None], start),
+            jax.lax.dynamic_update_slice(cache.k, _heads_major(k, cache.k.dtype)[None], start),
+            jax.lax.dynamic_update_slice(cache.v, _heads_major(v, cache.v.dtype)[None], start),
         )
 
-    # One scatter with the batch as a batching dimension: in place, no transpose of the cache, and
-    # partitioned along the batch when it is sharded.
+    # One scatter with the batch as a batching dimension: in place, and partitioned along the
+    # batch when it is sharded. The cache keeps positions and head_dim minor, so the TPU compiler
+    # neither relayouts nor copies it around the scatter (with positions before the KV heads it
+    # copied every layer's cache on every decode step: 72 GB of temporaries per chip for the 7B
+    # preset on v5p:2x2x4, found by luffy_jax.compile_check).
     b, t = k.shape[:2]
     slots = index.astype(jnp.int32)[:, None] + jnp.arange(t, dtype=jnp.int32)  # [B, t]
     starts = jnp.stack([jnp.full((b, t), layer, jnp.int32), slots], axis=-1)  # [B, t, 2]
     dims = jax.lax.ScatterDimensionNumbers(
         update_window_dims=(2, 3),
-        inserted_window_dims=(0, 2),
-        scatter_dims_to_operand_dims=(0, 2),
+        inserted_window_dims=(0, 3),
+        scatter_dims_to_operand_dims=(0, 3),
         operand_batching_dims=(1,),
         scatter_indices_batching_dims=(0,),
     )
@@ -112,35 +116,15 @@ def write_kv(cache: KVCache, layer: int, k: jax.Array, v: jax.Array, index: jax.
     return KVCache(scatter(cache.k, k), scatter(cache.v, v))
 
 
-def decode_kv(
-    cache: KVCache, layer: int, k: jax.Array, v: jax.Array, index: jax.Array, length: int
-) -> tuple[KVCache, jax.Array, jax.Array]:
-    """One decode step's cache update and read: writes ``k``/``v`` ``[B, 1, K, Dh]`` at slot
-    ``index[b]`` (int32 ``[B]``) of layer ``layer``, and returns the cache with the keys and
-    values ``[B, length, K, Dh]`` of its first ``length`` slots. A row whose slot is not below
-    ``length`` writes nothing (the slot decoder's idle slots).
-
-    The write is a select over the attended block, written back with one
-    ``dynamic_update_slice``: the attention reads that block anyway, and a per-row scatter into
-    the whole cache makes the TPU compiler relayout and copy every layer's cache on every step
-    (``luffy_jax.compile_check`` of the 7B preset on ``v5p:2x2x4``: 72 GB of temporaries per chip
-    and 8x the HBM traffic of this form)."""
-    slots = jnp.arange(length, dtype=jnp.int32)
-    hit = (slots[None, :] == index.astype(jnp.int32)[:, None])[:, :, None, None]  # [B, L, 1, 1]
-
-    def put(c: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        block = jnp.where(hit, x.astype(c.dtype), c[layer, :, :length])
-        return jax.lax.dynamic_update_slice(c, block[None], (layer, 0, 0, 0, 0)), block
-
-    ck, keys = put(cache.k, k)
-    cv, values = put(cache.v, v)
-    return KVCache(ck, cv), keys, values
+def _heads_major(x: jax.Array, dtype) -> jax.Array:
+    """``[B, t, K, Dh]`` -> ``[B, K, t, Dh]`` in ``dtype`` (the cache's order)."""
+    return jnp.swapaxes(x, 1, 2).astype(dtype)
 
 
 def read_kv(cache: KVCache, layer: int, length: int) -> tuple[jax.Array, jax.Array]:
     """Keys and values ``[B, length, K, Dh]`` of the first ``length`` slots of layer ``layer`` (a
     decode step attends only to the filled part of a preallocated cache)."""
-    return cache.k[layer, :, :length], cache.v[layer, :, :length]
+    return tuple(jnp.swapaxes(c[layer, :, :, :length], 1, 2) for c in cache)
 
 
 class Attention(nn.Module):
@@ -194,18 +178,14 @@ class Attention(nn.Module):
         q = sharding.constrain(q, attn_lib.Q_AXES)
         kk = sharding.constrain(kk, attn_lib.KV_AXES)
         vv = sharding.constrain(vv, attn_lib.KV_AXES)
-        per_row_step = cache is not None and jnp.ndim(cache_index) == 1 and kk.shape[1] == 1
-        if per_row_step and visibility.ndim == 3:  # a decode step, each row at its own slot
-            cache, keys, values = decode_kv(cache, layer, kk, vv, cache_index, visibility.shape[-1])
-        elif cache is not None:
+        if cache is not None:
             cache = write_kv(cache, layer, kk, vv, cache_index)
-            if visibility.ndim == 3:
-                keys, values = read_kv(cache, layer, visibility.shape[-1])
         if visibility.ndim == 2:  # the whole sequence attends to itself
             out = attn_lib.attention(
                 q, kk, vv, visibility, impl=cfg.attention_impl, packed=self.packed
             )
         else:
+            keys, values = read_kv(cache, layer, visibility.shape[-1])
             out = attn_lib.masked_attention(q, keys, values, visibility)
         out = sharding.constrain(out, attn_lib.Q_AXES)
         o = _dense(

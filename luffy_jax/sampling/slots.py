@@ -37,7 +37,7 @@ from luffy_jax.models import (
 )
 from luffy_jax.sampling.strategies import choose_tokens
 
-CACHE_LOGICAL_AXES = ("layers", "batch", "kv_length", "kv_heads", "head_dim")
+CACHE_LOGICAL_AXES = ("layers", "batch", "kv_heads", "kv_length", "head_dim")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ class TokenRule:
 class SlotState(NamedTuple):
     """Everything a run carries between programs (``R`` slots, ``N`` rollout rows, ``V`` vocab).
 
-    cache: keys/values ``[layers, R, S, kv_heads, head_dim]``.
+    cache: keys/values ``[layers, R, kv_heads, S, head_dim]``.
     kv_mask: bool ``[R, S]``, which slots of each slot's cache hold its row's tokens.
     logits: float32 ``[R, V]``, each slot's next-token logits.
     pos: int32 ``[R]``, RoPE position of each slot's next input token.
@@ -80,7 +80,7 @@ def state_shardings(config: ModelConfig, mesh: Mesh, slots: int, total_slots: in
     """Shardings of a :class:`SlotState`: slots over ``data x fsdp``, KV heads over ``tensor``, the
     output rows replicated."""
     cache_shape = jax.ShapeDtypeStruct(
-        (config.num_layers, slots, total_slots, config.num_kv_heads, config.head_dim),
+        (config.num_layers, slots, config.num_kv_heads, total_slots, config.head_dim),
         config.compute_dtype,
     )
     cache = sharding.logical_to_sharding(CACHE_LOGICAL_AXES, mesh, cache_shape)

@@ -163,7 +163,7 @@ def test_activation_shardings_are_in_force_in_every_entry_point(params):
 
     cache = M.init_cache(CFG, 8, 8)
     cache_sh = sharding.logical_to_sharding(
-        ("layers", "batch", "kv_length", "kv_heads", "head_dim"), mesh, cache.k
+        ("layers", "batch", "kv_heads", "kv_length", "head_dim"), mesh, cache.k
     )
     cache_s = M.KVCache(*(jax.device_put(c, cache_sh) for c in cache))
     programs = {
