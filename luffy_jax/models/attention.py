@@ -61,13 +61,16 @@ def segment_causal_mask(segment_ids: jax.Array) -> jax.Array:
     return causal[None] & same
 
 
-def masked_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+def masked_attention(
+    q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array, *, heads_major: bool = False
+) -> jax.Array:
     """Reference dot-product attention under an explicit mask (also the decode path).
 
     Args:
       q: ``[B, T, H, Dh]`` queries (compute dtype; RoPE applied).
-      k, v: ``[B, S, K, Dh]`` keys and values, ``H`` a multiple of ``K`` (grouped queries: query
-        head ``h`` uses key head ``h // (H // K)``).
+      k, v: ``[B, S, K, Dh]`` keys and values (``[B, K, S, Dh]`` with ``heads_major``: a KV
+        cache's own layout, read without a transpose), ``H`` a multiple of ``K`` (grouped
+        queries: query head ``h`` uses key head ``h // (H // K)``).
       mask: bool ``[B, T, S]``, True where query ``t`` may see key ``s``.
 
     Returns:
@@ -75,14 +78,15 @@ def masked_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) 
       averages all values uniformly (finite).
     """
     b, t, h, hd = q.shape
-    kh = k.shape[2]
+    kh = k.shape[1 if heads_major else 2]
+    kv = "bksd" if heads_major else "bskd"
     dt = q.dtype
     qg = q.reshape(b, t, kh, h // kh, hd)
-    scores = jnp.einsum("btkgd,bskd->bkgts", qg, k.astype(dt), preferred_element_type=jnp.float32)
+    scores = jnp.einsum(f"btkgd,{kv}->bkgts", qg, k.astype(dt), preferred_element_type=jnp.float32)
     scores = scores * (hd**-0.5)
     scores = jnp.where(mask[:, None, None, :, :], scores, _NEG)
     probs = jax.nn.softmax(scores, axis=-1).astype(dt)
-    out = jnp.einsum("bkgts,bskd->btkgd", probs, v.astype(dt))
+    out = jnp.einsum(f"bkgts,{kv}->btkgd", probs, v.astype(dt))
     return out.reshape(b, t, h, hd)
 
 

@@ -34,7 +34,7 @@ _INIT = nn.initializers.normal(stddev=0.02)
 
 
 class KVCache(NamedTuple):
-    """Per-layer keys and values, each ``[num_layers, B, S, num_kv_heads, head_dim]``."""
+    """Per-layer keys and values, each ``[num_layers, B, num_kv_heads, S, head_dim]``."""
 
     k: jax.Array
     v: jax.Array
@@ -122,9 +122,10 @@ def _heads_major(x: jax.Array, dtype) -> jax.Array:
 
 
 def read_kv(cache: KVCache, layer: int, length: int) -> tuple[jax.Array, jax.Array]:
-    """Keys and values ``[B, length, K, Dh]`` of the first ``length`` slots of layer ``layer`` (a
-    decode step attends only to the filled part of a preallocated cache)."""
-    return tuple(jnp.swapaxes(c[layer, :, :, :length], 1, 2) for c in cache)
+    """Keys and values ``[B, K, length, Dh]`` (the cache's heads-major order) of the first
+    ``length`` slots of layer ``layer`` (a decode step attends only to the filled part of a
+    preallocated cache)."""
+    return cache.k[layer, :, :, :length], cache.v[layer, :, :, :length]
 
 
 class Attention(nn.Module):
@@ -186,7 +187,7 @@ class Attention(nn.Module):
             )
         else:
             keys, values = read_kv(cache, layer, visibility.shape[-1])
-            out = attn_lib.masked_attention(q, keys, values, visibility)
+            out = attn_lib.masked_attention(q, keys, values, visibility, heads_major=True)
         out = sharding.constrain(out, attn_lib.Q_AXES)
         o = _dense(
             cfg.hidden_size,

@@ -35,8 +35,8 @@ def test_per_row_write_equals_scalar_write_and_touches_one_slot_per_row():
         expected[1, b, :, slot] = np.asarray(k[b, 0])  # the cache is [layers, B, K, S, Dh]
     np.testing.assert_array_equal(rows.k, expected)
     keys, values = read_kv(rows, 1, 8)
-    assert keys.shape == values.shape == (3, 8, 2, 8)
-    np.testing.assert_array_equal(keys, expected[1, :, :, :8].transpose(0, 2, 1, 3))
+    assert keys.shape == values.shape == (3, 2, 8, 8)
+    np.testing.assert_array_equal(keys, expected[1, :, :, :8])
 
 
 def test_rows_at_their_own_positions_with_bounded_attention_equal_full_forward():
