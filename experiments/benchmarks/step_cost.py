@@ -2,10 +2,12 @@
 
 Response lengths are drawn from real data: on-policy rows from the Qwen2.5-Math-7B responses in
 ``../shared/data/rollouts``, off-policy rows (one per group: ``--n_off``) from the R1 traces in
-``../shared/data/traces``, prompt lengths from the rollouts' problems (plus the chat template), all
-token counts under the Qwen2.5-Math tokenizer. They are scaled from the 7B preset's maxima
-(``--full_prompt`` 1024 / ``--full_response`` 8192; longer rows are cut there, as the run's
-``max_response_length`` cuts them) to a CPU-sized ``--max_prompt`` / ``--max_response``.
+``../shared/data/traces`` (``--traces``: every file by default, mostly short CS336 R1 traces of
+~120 tokens; ``--traces=s1k_sample5.jsonl``: the five long s1K traces), prompt lengths from the
+rollouts' problems (plus the chat template), all token counts under the Qwen2.5-Math tokenizer.
+They are scaled from the 7B preset's maxima (``--full_prompt`` 1024 / ``--full_response`` 8192;
+longer rows are cut there, as the run's ``max_response_length`` cuts them) to a CPU-sized
+``--max_prompt`` / ``--max_response``.
 
 The same rows (random tokens, random weights) then run the old-log-prob pass and the policy update
 (``--mini_batches`` optimizer steps) twice per repeat, interleaved: ``padded`` (every row
@@ -52,7 +54,9 @@ def _jsonl(pattern: str, key: str) -> list[str]:
     return out
 
 
-def token_lengths(shared: pathlib.Path, tokenizer_dir: pathlib.Path) -> dict[str, np.ndarray]:
+def token_lengths(
+    shared: pathlib.Path, tokenizer_dir: pathlib.Path, traces: str = "*.jsonl"
+) -> dict[str, np.ndarray]:
     """Token counts: on-policy responses, R1 traces, prompts (problem + ~40 template tokens)."""
     import transformers
 
@@ -60,7 +64,7 @@ def token_lengths(shared: pathlib.Path, tokenizer_dir: pathlib.Path) -> dict[str
     count = lambda texts: np.array([len(i) for i in tok(texts)["input_ids"]])  # noqa: E731
     return {
         "on_policy": count(_jsonl(str(shared / "rollouts" / "*.jsonl"), "response")),
-        "traces": count(_jsonl(str(shared / "traces" / "*.jsonl"), "trace")),
+        "traces": count(_jsonl(str(shared / "traces" / traces), "trace")),
         "prompts": count(_jsonl(str(shared / "rollouts" / "*.jsonl"), "problem")) + 40,
     }
 
@@ -138,6 +142,11 @@ def main() -> None:
     ap.add_argument("--full_response", type=int, default=8192)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--traces",
+        default="*.jsonl",
+        help="trace files (glob under traces/); s1k_sample5.jsonl: only the 5 long s1K traces",
+    )
     ap.add_argument("--shared_data", type=pathlib.Path, default=shared)
     ap.add_argument(
         "--tokenizer", type=pathlib.Path, default=shared / "tokenizers" / "qwen2.5-math"
@@ -148,7 +157,7 @@ def main() -> None:
     config = ModelConfig.from_hf(cd, dtype="float32", param_dtype="float32")
     mesh = sharding.make_mesh(sharding.MeshConfig(data=1, fsdp=-1, tensor=1))
     params0 = shard_params(init_params(config, jax.random.key(0)), config, mesh)
-    lengths = token_lengths(args.shared_data, args.tokenizer)
+    lengths = token_lengths(args.shared_data, args.tokenizer, args.traces)
     arrays, r_len, p_len = make_rows(
         lengths, args, config.vocab_size, np.random.default_rng(args.seed)
     )
@@ -202,6 +211,7 @@ def main() -> None:
         {
             "benchmark": "step_cost",
             "config": args.config,
+            "traces": args.traces,
             "params": config.num_params(),
             "rows": int(r_len.size),
             "n": args.n,
