@@ -140,7 +140,8 @@ def _zero_terms(mesh: Mesh) -> dict[str, jax.Array]:
     """``objectives.zero_terms()`` replicated on ``mesh``, the placement of the jitted steps'
     term outputs (fresh host zeros are another argument type and cost an extra compile of the
     whole micro-batch step)."""
-    return jax.device_put(zero_terms(), sharding.replicated(mesh))
+    rep = sharding.replicated(mesh)
+    return {k: distributed.put(np.asarray(v), rep) for k, v in zero_terms().items()}
 
 
 def update_policy(
