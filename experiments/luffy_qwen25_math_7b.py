@@ -28,6 +28,15 @@ math-verify as the judge, end-of-turn stop ids and the official response mask. T
 micro-batch averaged over 8 ranks (spec 1.10); micro-batch gradients are accumulated exactly, so
 none of this depends on our mesh or ``batch.micro_batch_rows``.
 
+The log-prob pass and the update run packed (``batch.packing``, like the official
+``use_remove_padding`` + dynamic batch size): rows' real tokens laid end to end in sequences of
+1024 + 8192 tokens with segment ids, micro-batches of ``8 x 9216`` tokens -- the padded 8-row
+micro-batch's shape, so the same activation memory -- holding as many rows as fit. On the real
+lengths (responses about 1k tokens early on, traces longer) most padded columns are padding; the
+packed values and gradients equal the padded ones (``tests/trainer/test_packing.py``), and the
+objective's normaliser is the constant above, never a packed width. With
+``model.attention_impl="cudnn"`` set packing to False (cuDNN's kernel takes one segment per row).
+
 Choices that differ from the official code (documented, deliberate):
 - the first step runs at lr 1e-6 (the official scheduler gives lr 0 for all of step 1, spec 6.2.2);
 - weights and optimizer state are float32, compute bfloat16 (``model.param_dtype``), as the
@@ -87,6 +96,10 @@ def _luffy() -> ml_collections.ConfigDict:
     c.optim.warmup_steps = 0
     c.batch.mini_batch_prompts = 64  # 2 optimizer steps per rollout batch
     c.batch.micro_batch_rows = 8
+    # Packed log-prob and update passes (issue 14): rows' real tokens end to end in 9216-token
+    # sequences, micro-batches of 8 x 9216 tokens (the padded micro-batch's shape and memory).
+    c.batch.packing = True
+    c.batch.max_tokens_per_micro_batch = 0  # micro_batch_rows x (1024 + 8192)
     c.mesh.data, c.mesh.fsdp, c.mesh.tensor = 1, -1, 1
     c.eval.files = "data/valid.parquet"
     c.eval.every = 10

@@ -40,6 +40,8 @@ def token_logprobs_and_entropy(
     return_entropy: bool = True,
     start: int = 0,
     length: int | None = None,
+    segment_ids: jax.Array | None = None,
+    positions: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array | None]:
     """Log-prob and full-vocabulary entropy of every next token.
 
@@ -54,6 +56,11 @@ def token_logprobs_and_entropy(
         the vocabulary (default: all ``T - 1``); e.g. ``start = P - 1, length = R`` gives the
         response tokens of rows laid out as ``P`` prompt then ``R`` response columns, and skips
         the vocabulary projection of the prompt.
+      segment_ids, positions: optional int32 ``[B, T]`` for packed rows (several sequences per
+        row, ids 1, 2, ... and 0 on padding; positions restart at 0 in each sequence): tokens
+        attend only within their segment (:func:`luffy_jax.models.api.decoder_forward`). The
+        prediction at a segment's last token then targets the next segment's first token:
+        callers keep only positions inside a segment (:mod:`luffy_jax.trainer.packed_step`).
 
     Returns:
       ``(logprobs, entropy)``, float32 ``[B, length]``: index ``t`` is about predicting
@@ -65,7 +72,9 @@ def token_logprobs_and_entropy(
     length = t - 1 - start if length is None else length
     if start < 0 or length < 1 or start + length > t - 1:
         raise ValueError(f"positions {start}..{start + length - 1} are outside 0..{t - 2}")
-    hidden = hidden_states(params, config, tokens, attention_mask)[:, start : start + length]
+    hidden = hidden_states(
+        params, config, tokens, attention_mask, segment_ids=segment_ids, positions=positions
+    )[:, start : start + length]
     targets = tokens[:, start + 1 : start + 1 + length]
     n = b * length
     c = max(1, min(chunk_size, n))

@@ -44,6 +44,8 @@ class RunShape:
     row_order: str = "groups"
     official_ranks: int = 8
     official_max_tokens: int = 32768
+    packing: bool = False
+    max_tokens_per_micro_batch: int = 0
 
     @property
     def n_on(self) -> int:
@@ -64,10 +66,8 @@ class RunShape:
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
-    """AdamW with global-norm clipping and a constant or cosine schedule (linear warmup).
-
-    ``decay_steps``: the cosine schedule's horizon in optimizer steps.
-    """
+    """AdamW with global-norm clipping and a constant or cosine schedule (linear warmup);
+    ``decay_steps``: the cosine schedule's horizon in optimizer steps."""
 
     lr: float
     b1: float = 0.9
@@ -168,10 +168,8 @@ class RunConfig:
 
     def stage_at(self, step: int) -> Stage:
         """The stage that runs ``step`` (1-based)."""
-        for stage in self.stages:
-            if stage.first_step <= step <= stage.last_step:
-                return stage
-        return self.stages[-1]
+        found = (s for s in self.stages if s.first_step <= step <= s.last_step)
+        return next(found, self.stages[-1])
 
     @property
     def uses_kl(self) -> bool:
@@ -239,6 +237,8 @@ def run_shape(cfg: ml_collections.ConfigDict, method: Method) -> RunShape:
         row_order=_choice("batch.row_order", str(cfg.batch.row_order), ROW_ORDERS),
         official_ranks=int(cfg.batch.official_ranks),
         official_max_tokens=int(cfg.batch.official_max_tokens),
+        packing=bool(cfg.batch.packing),
+        max_tokens_per_micro_batch=int(cfg.batch.max_tokens_per_micro_batch),
     )
 
 

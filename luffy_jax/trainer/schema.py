@@ -130,6 +130,14 @@ def get_config() -> ml_collections.ConfigDict:
     c.batch.row_order = "groups"
     c.batch.official_ranks = 8  # the official run's data-parallel ranks (8 GPUs)
     c.batch.official_max_tokens = 32768  # ppo_max_token_len_per_gpu
+    # Packing (trainer/packing.py): the log-prob pass and the update run on the rows' real tokens
+    # laid end to end in sequences of max_prompt_length + max_response_length tokens (segment ids:
+    # attention never crosses a row), micro-batches cut by a token budget instead of a row count;
+    # values and gradients equal the padded path's. Off: every row padded to the full width.
+    c.batch.packing = False
+    # Packed micro-batch token budget over the whole mesh (like verl's ppo_max_token_len_per_gpu
+    # times the ranks); 0: micro_batch_rows x (max_prompt_length + max_response_length).
+    c.batch.max_tokens_per_micro_batch = 0
 
     c.sft = ml_collections.ConfigDict()  # the SFT baseline and stage 1 of sft_then_rl
     c.sft.steps = 0  # sft_then_rl: SFT optimizer steps before RL starts

@@ -28,6 +28,7 @@ from luffy_jax.models import ModelConfig, init_params, load_hf_checkpoint, shard
 from luffy_jax.sampling import SamplingConfig
 from luffy_jax.trainer.config import ConfigError, ModelSource, RunConfig, translate
 from luffy_jax.trainer.layout import check_official_layout
+from luffy_jax.trainer.packing import micro_batch_tokens
 
 log = logging.getLogger("luffy_jax.train")
 
@@ -161,6 +162,12 @@ def check_shapes(run: RunConfig, model_config: ModelConfig, mesh: Mesh) -> None:
                 f"data x fsdp size ({divisor})"
             )
         total = stage.shape.max_prompt_length + stage.shape.max_response_length
+        budget = micro_batch_tokens(stage.shape)
+        if stage.shape.packing and budget < total * divisor:
+            raise ConfigError(
+                f"config.batch.max_tokens_per_micro_batch={budget} must "
+                f"hold one packed sequence of {total} tokens per data x fsdp shard ({divisor})"
+            )
         if total > model_config.max_position_embeddings:
             raise ConfigError(
                 f"config.data.max_prompt_length + config.data.max_response_length = {total} "

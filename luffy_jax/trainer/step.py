@@ -95,16 +95,9 @@ def response_logprobs(
     )
 
 
-def _batch_terms(params, config, loss_config, objective, mb, temperature, prompt_len, response_len):
-    logp, ent = token_logprobs_and_entropy(
-        params,
-        config,
-        mb["tokens"],
-        attention_mask=mb["attention_mask"],
-        temperature=temperature,
-        start=prompt_len - 1,
-        length=response_len,
-    )
+def batch_terms(loss_config, objective, mb, logp, ent):
+    """The objective's term sums of a batch whose log-probs / entropies ``[m, R]`` are ``logp`` /
+    ``ent`` and whose other arrays are ``mb``'s (the padded and the packed path alike)."""
     batch = {
         "logp": logp,
         "entropy": ent,
@@ -117,6 +110,19 @@ def _batch_terms(params, config, loss_config, objective, mb, temperature, prompt
         if key in mb:
             batch[key] = mb[key]
     return objective_terms(objective, batch, loss_config)
+
+
+def _batch_terms(params, config, loss_config, objective, mb, temperature, prompt_len, response_len):
+    logp, ent = token_logprobs_and_entropy(
+        params,
+        config,
+        mb["tokens"],
+        attention_mask=mb["attention_mask"],
+        temperature=temperature,
+        start=prompt_len - 1,
+        length=response_len,
+    )
+    return batch_terms(loss_config, objective, mb, logp, ent)
 
 
 @functools.partial(

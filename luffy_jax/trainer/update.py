@@ -9,6 +9,10 @@ micro-batch, the objective's denominators are summed over the hosts, and the upd
 single-process one. :func:`update_policy` is the trainer's only accumulation path: per mini-batch,
 the denominators first (:func:`luffy_jax.trainer.step.count_terms`), then every micro-batch's
 gradient and term sums added by :func:`luffy_jax.trainer.step.accumulate_micro_batch`.
+
+With ``batch.packing`` the micro-batches are packed instead (:mod:`luffy_jax.trainer.packing`,
+cut by the token budget ``batch.max_tokens_per_micro_batch``) and run by
+:mod:`luffy_jax.trainer.packed_step`; same denominators, same terms, same gradients.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from luffy_jax import distributed
+from luffy_jax import distributed, sharding
 from luffy_jax.models import ModelConfig
 from luffy_jax.objectives import accumulate, zero_terms
-from luffy_jax.trainer import hosts
+from luffy_jax.trainer import hosts, packing
+from luffy_jax.trainer import packed_step as PS
 from luffy_jax.trainer import step as S
 from luffy_jax.trainer.config import RunShape, Stage
 
@@ -49,6 +54,54 @@ def micro_batches(
         yield {k: distributed.to_global(v, mesh) for k, v in mb.items()}
 
 
+def _pack_plan(attention_mask: np.ndarray, shape: RunShape, mesh: Mesh) -> packing.PackPlan:
+    """This host's packing plan; with several processes every micro-batch gets the largest
+    shape any process planned, and all run the same number of micro-batches."""
+    shards = sharding.batch_divisor(mesh)
+    local = shards // distributed.row_share(mesh).count
+    args = (
+        packing.real_lengths(attention_mask),
+        shape.max_prompt_length + shape.max_response_length,
+        packing.micro_batch_tokens(shape),
+        shards,
+        local,
+    )
+    plan = packing.plan(*args)
+    if jax.process_count() > 1:
+        shapes = distributed.gather_objects((plan.seqs, plan.slots))
+        count = max(len(s) for s, _ in shapes)
+        plan = packing.plan(*args, min_micro_batches=count)
+        seqs = tuple(max(s[m] if m < len(s) else 0 for s, _ in shapes) for m in range(count))
+        slots = tuple(max(c[m] if m < len(c) else 0 for _, c in shapes) for m in range(count))
+        plan = packing.PackPlan(plan.micro_batches, seqs, slots)
+    return plan
+
+
+def packed_micro_batches(
+    arrays: Mapping[str, np.ndarray], shape: RunShape, mesh: Mesh
+) -> Iterator[tuple[dict[str, jax.Array], list[list[int]]]]:
+    """Packed micro-batches of this host's rows ``arrays`` (see :func:`packing.pack`), each put
+    on ``mesh`` with its sequences and row slots sharded over ``data x fsdp``, with the rows
+    (this host's indices) in each local shard's slots."""
+    plan = _pack_plan(arrays["attention_mask"], shape, mesh)
+    for m in range(len(plan.seqs)):
+        mb, slot_rows = packing.pack(arrays, plan, m, shape.max_prompt_length)
+        yield {k: distributed.to_global(v, mesh) for k, v in mb.items()}, slot_rows
+
+
+def _packed_logprob_pass(params, model_config, tokens, attention_mask, shape, temperature, mesh):
+    n, r = tokens.shape[0], shape.max_response_length
+    out_lp, out_ent = np.zeros((n, r), np.float32), np.zeros((n, r), np.float32)
+    arrays = {"tokens": tokens, "attention_mask": attention_mask}
+    shards = sharding.batch_divisor(mesh)
+    for mb, slot_rows in packed_micro_batches(arrays, shape, mesh):
+        lp, ent = PS.packed_response_logprobs(params, model_config, mb, temperature, shards=shards)
+        lp, ent = (distributed.local_rows(x).reshape(len(slot_rows), -1, r) for x in (lp, ent))
+        for s, rows in enumerate(slot_rows):
+            out_lp[rows], out_ent[rows] = lp[s, : len(rows)], ent[s, : len(rows)]
+    return out_lp, out_ent
+
+
 def logprob_pass(
     params: Any,
     model_config: ModelConfig,
@@ -59,7 +112,12 @@ def logprob_pass(
     mesh: Mesh,
 ) -> tuple[np.ndarray, np.ndarray]:
     """float32 ``[N, R]`` log-probs and entropies of the response tokens of ``tokens``
-    (int32 ``[N, P + R]``), micro-batch by micro-batch."""
+    (int32 ``[N, P + R]``), micro-batch by micro-batch (packed with ``shape.packing``: then
+    0 at positions that are not real response tokens)."""
+    if shape.packing:
+        return _packed_logprob_pass(
+            params, model_config, tokens, attention_mask, shape, temperature, mesh
+        )
     outs_lp, outs_ent = [], []
     arrays = {"tokens": tokens, "attention_mask": attention_mask}
     for mb in micro_batches(arrays, shape.micro_batch_rows, mesh):
@@ -76,6 +134,14 @@ def logprob_pass(
         outs_ent.append(distributed.local_rows(ent))
     n = tokens.shape[0]
     return np.concatenate(outs_lp)[:n], np.concatenate(outs_ent)[:n]
+
+
+def _zero_terms(mesh: Mesh) -> dict[str, jax.Array]:
+    """``objectives.zero_terms()`` replicated on ``mesh``, the placement of the jitted steps'
+    term outputs (fresh host zeros are another argument type and cost an extra compile of the
+    whole micro-batch step)."""
+    rep = sharding.replicated(mesh)
+    return {k: distributed.put(np.asarray(v), rep) for k, v in zero_terms().items()}
 
 
 def update_policy(
@@ -101,7 +167,7 @@ def update_policy(
     shape, loss_config, objective = stage.shape, stage.loss, stage.method.objective
     n = next(iter(arrays.values())).shape[0]
     per_mini = shape.rows_per_mini_batch // distributed.row_share(mesh).count  # this host's
-    step_terms = zero_terms()
+    step_terms = _zero_terms(mesh)
     grad_norms = []
     for m0 in range(0, n, per_mini):
         mini = {k: v[m0 : m0 + per_mini] for k, v in arrays.items()}
@@ -111,8 +177,25 @@ def update_policy(
             objective=objective,
         )
         counts = hosts.global_counts(counts, mesh)
-        grads, terms = S.zero_grads(params), zero_terms()
-        for mb in micro_batches(mini, shape.micro_batch_rows, mesh):
+        grads, terms = S.zero_grads(params), _zero_terms(mesh)
+        if shape.packing:
+            for mb, _ in packed_micro_batches(mini, shape, mesh):
+                grads, terms = PS.accumulate_packed_micro_batch(
+                    params,
+                    grads,
+                    terms,
+                    mb,
+                    counts,
+                    temperature,
+                    config=model_config,
+                    loss_config=loss_config,
+                    objective=objective,
+                    shards=sharding.batch_divisor(mesh),
+                )
+            mbs = iter(())
+        else:
+            mbs = micro_batches(mini, shape.micro_batch_rows, mesh)
+        for mb in mbs:
             grads, terms = S.accumulate_micro_batch(
                 params,
                 grads,

@@ -172,6 +172,27 @@ def test_two_processes_match_one_and_a_preempted_run_resumes_exactly(setup):
         assert _comparable(got) == _comparable(want)
 
 
+def test_two_processes_pack_like_one(setup):
+    """``batch.packing``: each host packs its own rows and the hosts agree on every packed
+    micro-batch's shape; 2 processes x 4 devices give the metrics of 1 process x 8 devices."""
+    config, _, cache, root = setup
+    config.batch.packing = True
+    config_file = _write_config(config, root / "packed.py")
+    straight = Launch([f"--config={config_file}", f"--workdir={root / 'two'}"], cache)
+    run_training(config, str(root / "one"), max_steps=2)
+    assert straight.wait() == 0, straight.tail()
+    one, two = read_metrics(str(root / "one")), read_metrics(str(root / "two"))
+    assert [r["step"] for r in two] == [1, 2]
+    for r1, r2 in zip(one, two):
+        a, b = _comparable(r1), _comparable(r2)
+        assert a.keys() == b.keys()
+        for k in a:
+            if k.startswith(EXACT) or not isinstance(a[k], float):
+                assert a[k] == b[k], (r1["step"], k, a[k], b[k])
+            else:
+                np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
 def test_a_killed_process_makes_the_other_exit_with_an_error(setup):
     _, config_file, cache, root = setup
     args = [f"--config={config_file}", f"--workdir={root / 'killed'}", "--heartbeat_timeout_s=20"]
