@@ -25,6 +25,8 @@ from luffy_jax import sharding
 from luffy_jax.models import ModelConfig, init_params, param_shardings
 from luffy_jax.objectives import zero_terms
 from luffy_jax.sampling import SamplingConfig, schedule, slots
+from luffy_jax.trainer import packed_step as PS
+from luffy_jax.trainer import packing
 from luffy_jax.trainer import step as S
 from luffy_jax.trainer.config import RunShape, Stage
 
@@ -149,6 +151,36 @@ def micro_batch(
     return mb
 
 
+def packed_micro_batch(
+    mesh: Mesh, shape: RunShape, with_ref: bool, official_weights: bool = False
+) -> dict[str, jax.ShapeDtypeStruct]:
+    """One packed micro-batch (``trainer.packing.pack``) at the token budget's largest shape:
+    ``max_sequences`` sequences of ``P + R`` tokens per row shard, and row slots for every row
+    of a mini-batch's shard (short rows: many to a sequence), the worst case for memory."""
+    shards = sharding.batch_divisor(mesh)
+    length, r = shape.max_prompt_length + shape.max_response_length, shape.max_response_length
+    seqs = shards * packing.max_sequences(packing.micro_batch_tokens(shape), length, shards)
+    per_shard = -(-shape.rows_per_mini_batch // shards)
+    slots_ = shards * (1 << max(0, per_shard - 1).bit_length())
+    mb = {
+        "tokens": _rows(mesh, (seqs, length), jnp.int32),
+        "segment_ids": _rows(mesh, (seqs, length), jnp.int32),
+        "positions": _rows(mesh, (seqs, length), jnp.int32),
+        "gather_index": _rows(mesh, (slots_, r), jnp.int32),
+        "gather_valid": _rows(mesh, (slots_, r), jnp.bool_),
+        "old_logp": _rows(mesh, (slots_, r), jnp.float32),
+        "advantages": _rows(mesh, (slots_,), jnp.float32),
+        "response_mask": _rows(mesh, (slots_, r), jnp.float32),
+        "off_policy_mask": _rows(mesh, (slots_, r), jnp.float32),
+    }
+    if with_ref:
+        mb["ref_logp"] = _rows(mesh, (slots_, r), jnp.float32)
+    if official_weights:
+        mb["entropy_weight"] = _rows(mesh, (slots_,), jnp.float32)
+        mb["sft_weight"] = _rows(mesh, (slots_,), jnp.float32)
+    return mb
+
+
 def update_pieces(
     config: ModelConfig,
     stage: Stage,
@@ -161,7 +193,10 @@ def update_pieces(
     with_ref: bool,
 ) -> list[Piece]:
     """The log-prob pass, the micro-batch gradient and the optimizer update of ``stage``
-    (``trainer.update``: ``response_logprobs``, ``accumulate_micro_batch``, ``apply_update``)."""
+    (``trainer.update``: ``response_logprobs``, ``accumulate_micro_batch``, ``apply_update``;
+    with ``batch.packing`` the packed twins of ``trainer.packed_step`` at the budget's largest
+    shape, counted as often as padded micro-batches: every row at the full length, the worst
+    case -- ``experiments/benchmarks/packed_compile_tpu.py`` counts them at real lengths)."""
     shape, loss_config, objective = stage.shape, stage.loss, stage.method.objective
     p, r, m = shape.max_prompt_length, shape.max_response_length, shape.micro_batch_rows
     grads = abstract(params, jax.tree.map(lambda x: x.sharding, params))
@@ -176,23 +211,30 @@ def update_pieces(
     rows_per_step = shape.rows_per_step
     micro_per_mini = math.ceil(shape.rows_per_mini_batch / m)
     statics = dict(prompt_len=p, response_len=r)
+    grad_kwargs = dict(config=config, loss_config=loss_config, objective=objective)
+    if shape.packing:
+        mb = packed_micro_batch(mesh, shape, with_ref, official)
+        shards = dict(shards=sharding.batch_divisor(mesh))
+        logprob = (PS.packed_response_logprobs, (params, config, mb, temperature), shards)
+        grad = (PS.accumulate_packed_micro_batch, {**grad_kwargs, **shards})
+    else:
+        logprob = (
+            S.response_logprobs,
+            (params, config, mb["tokens"], mb["attention_mask"], temperature),
+            statics,
+        )
+        grad = (S.accumulate_micro_batch, {**grad_kwargs, **statics})
     pieces = []
     if logprob_passes:
         pieces.append(
-            Piece(
-                "logprob_pass",
-                S.response_logprobs,
-                (params, config, mb["tokens"], mb["attention_mask"], temperature),
-                statics,
-                logprob_passes * math.ceil(rows_per_step / m),
-            )
+            Piece("logprob_pass", *logprob, logprob_passes * math.ceil(rows_per_step / m))
         )
     pieces.append(
         Piece(
             "micro_batch_grad",
-            S.accumulate_micro_batch,
+            grad[0],
             (params, grads, terms, mb, counts, temperature),
-            dict(config=config, loss_config=loss_config, objective=objective, **statics),
+            grad[1],
             shape.mini_batches * micro_per_mini,
         )
     )

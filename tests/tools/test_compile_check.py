@@ -9,6 +9,7 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from experiments import smoke
@@ -190,3 +191,40 @@ def test_cli_prints_a_table_and_a_json_last_line_and_exits_1_when_a_piece_does_n
     assert last["fits"] is False and last["max_hbm_frac"] == 1e-6
     assert 0 < last["peak_hbm_frac"] < 0.01 and last["update_mfu_est"] > 0
     assert last["decode_tokens_per_s_est"] > 0 and last["errors"] == {}
+
+
+def test_packed_runs_compile_the_packed_pieces_at_the_budgets_largest_shape():
+    """With batch.packing the log-prob pass and gradient are trainer.packed_step's, on sequences
+    of P + R tokens (the budget's count per row shard) and row slots for a whole mini-batch."""
+    from luffy_jax.trainer import packed_step as PS
+    from luffy_jax.trainer import step as S
+    from luffy_jax.trainer.config import translate
+    from luffy_jax.trainer.setup import model_config_of
+
+    c = _tiny_config()
+    c.batch.packing = True
+    report = check(c, "v5p:2x2x1")
+    assert [p["piece"] for p in report["pieces"]] == PIECES
+    assert all(p["fits"] and not p["error"] for p in report["pieces"]), report["pieces"]
+    run = translate(c)
+    stage = run.stages[-1]
+    mesh = jax.sharding.Mesh(
+        np.asarray(jax.devices()[:4]).reshape(1, 4, 1), ("data", "fsdp", "tensor")
+    )
+    mb = P.packed_micro_batch(mesh, stage.shape, with_ref=False)
+    # a budget of 8 rows x 96 tokens over 4 row shards: 2 sequences each; 8 rows per mini-batch:
+    # 2 row slots per shard
+    assert mb["tokens"].shape == (8, 96) and mb["gather_index"].shape == (8, 32)
+    assert mb["segment_ids"].shape == mb["positions"].shape == (8, 96)
+    cfg = model_config_of(run.model)
+    params = P.abstract_params(cfg, mesh)
+    tx = S.make_optimizer(stage.optim)[0]
+    opt = P.abstract_opt_state(tx, params, mesh)
+    pieces = P.update_pieces(cfg, stage, params, opt, tx, mesh, logprob_passes=1, with_ref=False)
+    fns = {pc.name: pc.fn for pc in pieces}
+    assert fns["logprob_pass"] is PS.packed_response_logprobs
+    assert fns["micro_batch_grad"] is PS.accumulate_packed_micro_batch
+    c.batch.packing = False
+    stage = translate(c).stages[-1]
+    pieces = P.update_pieces(cfg, stage, params, opt, tx, mesh, logprob_passes=1, with_ref=False)
+    assert {pc.name: pc.fn for pc in pieces}["micro_batch_grad"] is S.accumulate_micro_batch
