@@ -4,7 +4,7 @@
 
 1. builds a character tokenizer, the task's disjoint splits (in distribution: 2-4 operations; out
    of distribution: 5-6) and the teacher's traces, which work every operation;
-2. pretrains a tiny Qwen2-shaped base with a weak habit: mostly short solutions (two operations
+2. pretrains a tiny Qwen2-shaped base with a weak habit: mostly short solutions (the first operation
    worked, then straight to the answer), 5% full traces -- right on short chains, rarely on long
    ones, and it seldom takes the teacher's full way on its own;
 3. trains it with LUFFY (7 samples + 1 teacher trace per prompt, policy shaping) and, from the

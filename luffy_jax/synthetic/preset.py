@@ -30,15 +30,15 @@ class Scale:
     pretrain_problems: int = 3000
     validation_problems: int = 128
     eval_problems: int = 200
-    # The base: ``pretrain_steps`` x ``pretrain_batch`` short solutions (work two operations,
+    # The base: ``pretrain_steps`` x ``pretrain_batch`` short solutions (work one operation,
     # then jump to the answer) at lr 2e-3, of which ``full_fraction`` are the teacher's full traces.
-    pretrain_steps: int = 200
+    pretrain_steps: int = 300
     pretrain_batch: int = 32
     full_fraction: float = 0.05
     rl_steps: int = 60
     prompts_per_step: int = 16
     n: int = 8
-    lr: float = 6e-4
+    lr: float = 5e-4
     eval_every: int = 10
     eval_subset: int = 64
 

@@ -12,8 +12,8 @@ the last one::
     \\boxed{8}
 
 (after the ``<think>\\n`` that ends the generation prompt). The reproduction's base policy has a
-weaker habit (:func:`short_trace`): it works the first two operations, then jumps to the boxed
-answer -- right on two-operation chains, often wrong on longer ones. It is pretrained mostly on
+weaker habit (:func:`short_trace`): it works the first operation, then jumps to the boxed
+answer -- often right on two-operation chains, rarely on longer ones. It is pretrained mostly on
 such short solutions plus a few (``Scale.full_fraction``) of the teacher's full traces, so it
 knows the better way but rarely takes it on its own: the paper's setting, where the base already
 solves a share of the problems and the teacher's traces show a way it seldom takes.
@@ -118,7 +118,7 @@ def guessed_trace(p: Problem, rng: random.Random) -> str:
     return _with_answer(_worked_lines(p, guesses), guesses[-1])
 
 
-def short_trace(p: Problem, worked: int = 2) -> str:
+def short_trace(p: Problem, worked: int = 1) -> str:
     """The base's habit: the first ``worked`` operations worked as in :func:`teacher_trace`, then
     straight to the boxed answer (the rest done "in the head"). On a chain of at most ``worked``
     operations this is the teacher's trace."""

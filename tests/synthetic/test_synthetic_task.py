@@ -37,13 +37,14 @@ def test_problem_text_and_answer():
     assert teacher_trace(p) == "3+4=7\n7-3=4\n4+2=6\n</think>\n\\boxed{6}"
 
 
-def test_short_traces_work_two_steps_then_jump_to_the_answer():
+def test_short_traces_work_one_step_then_jump_to_the_answer():
     p = Problem(3, (("+", 4), ("-", 3), ("+", 2)))
-    assert short_trace(p) == "3+4=7\n7-3=4\n</think>\n\\boxed{6}"
-    q = Problem(3, (("+", 4), ("-", 3)))
+    assert short_trace(p) == "3+4=7\n</think>\n\\boxed{6}"
+    assert short_trace(p, worked=2) == "3+4=7\n7-3=4\n</think>\n\\boxed{6}"
+    q = Problem(3, (("+", 4),))
     assert short_trace(q) == teacher_trace(q)
     assert is_worked_fully(teacher_trace(p), 3) and not is_worked_fully(short_trace(p), 3)
-    assert is_worked_fully(short_trace(q), 2) and not is_worked_fully("</think>\n\\boxed{6}", 1)
+    assert is_worked_fully(short_trace(q), 1) and not is_worked_fully("</think>\n\\boxed{6}", 1)
 
 
 def test_short_jsonl_mixes_in_full_traces_at_the_given_fraction(tmp_path):
