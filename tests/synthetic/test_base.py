@@ -1,7 +1,7 @@
 """The synthetic base policy, trained for real as the quickstart trains it: above chance and below
 the ceiling on its held-out in-distribution split, and it seldom works every step (its habit).
 
-This is the one slow test of the package (about a minute and a half on 2 CPU cores: 200
+This is the one slow test of the package (about two to three minutes on 2 CPU cores: 300
 pretraining steps of a 0.4 M-parameter model, then 200 sampled answers); a cached or hand-made
 base would not test what the quickstart actually starts from."""
 
