@@ -1,29 +1,43 @@
-"""The offline main job: LUFFY on a synthetic multi-step arithmetic task, on a CPU, in minutes.
+"""The offline main job: LUFFY vs on-policy GRPO on a synthetic multi-step task, on a CPU.
 
     python -m luffy_jax.quickstart [--workdir=/tmp/luffy_quickstart] [--tiny]
 
-1. builds a character tokenizer, the task's splits (in-distribution: 2-4 operations; out of
-   distribution: 5-6) and teacher traces with worked steps;
-2. pretrains a tiny Qwen2-shaped policy briefly on worked solutions (120 steps: it half learns
-   them and solves about one problem in ten), so RL starts from a weak base;
-3. trains it with LUFFY (7 samples + 1 teacher trace per prompt, policy shaping) through
-   ``luffy_jax.train.run_training`` -- the same code as real runs;
-4. evaluates before and after, and writes ``results.md`` and ``curves.png`` into the workdir.
+1. builds a character tokenizer, the task's disjoint splits (in distribution: 2-4 operations; out
+   of distribution: 5-6) and the teacher's traces, which work every operation;
+2. pretrains a tiny Qwen2-shaped base with a weak habit: mostly short solutions (the first operation
+   worked, then straight to the answer), 5% full traces -- right on short chains, rarely on long
+   ones, and it seldom takes the teacher's full way on its own;
+3. trains it with LUFFY (7 samples + 1 teacher trace per prompt, policy shaping) and, from the
+   same base with the same seed and budget, with on-policy GRPO (8 samples), through
+   ``luffy_jax.trainer.run_training`` -- the same code as real runs;
+4. evaluates the three policies on the held-out test splits and writes ``results.md``,
+   ``results.json`` and ``curves.png`` (the two runs' validation curves) into the workdir.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from collections.abc import Sequence
 
-from luffy_jax.plot import plot_runs
 from luffy_jax.synthetic import FULL, TINY, prepare_files, run_config
-from luffy_jax.synthetic.evaluation import accuracy, pretrain_base
-from luffy_jax.synthetic.setup import ID_OPS, OOD_OPS
+from luffy_jax.synthetic.evaluation import accuracy, final_metric, pretrain_base
+from luffy_jax.synthetic.report import curves_figure, markdown_table, write_results
 from luffy_jax.trainer import run_training
+
+RUNS = (("luffy", "LUFFY"), ("on_policy_grpo", "on-policy GRPO"))
+
+
+def _row(label: str, acc: dict, entropy: float | None) -> dict:
+    return {
+        "label": label,
+        "id": acc["id"],
+        "ood": acc["ood"],
+        "entropy": entropy,
+        "length": acc["id_length"],
+        "worked": acc["id_worked"],
+    }
 
 
 def run_quickstart(workdir: str, *, tiny: bool = False, seed: int = 0) -> dict:
@@ -32,38 +46,35 @@ def run_quickstart(workdir: str, *, tiny: bool = False, seed: int = 0) -> dict:
     t0 = time.monotonic()
     files = prepare_files(os.path.join(workdir, "data"), scale, seed)
     base = pretrain_base(files, scale, seed)
-    before = accuracy(files, hf_model=base, seed=seed)
-    run_dir = os.path.join(workdir, "runs", "luffy")
-    run_training(run_config(files, "luffy", scale=scale, seed=seed), run_dir)
-    after = accuracy(files, workdir=run_dir, seed=seed)
-    curves = plot_runs(
-        [run_dir],
+    rows = [_row("base (short-solution habit)", accuracy(files, hf_model=base, seed=seed), None)]
+    dirs = []
+    for method, label in RUNS:
+        run_dir = os.path.join(workdir, "runs", method)
+        run_training(run_config(files, method, scale=scale, seed=seed), run_dir)
+        acc = accuracy(files, workdir=run_dir, seed=seed)
+        entropy = final_metric(run_dir, "actor/entropy_loss")
+        rows.append({**_row(f"after {scale.rl_steps} {label} steps", acc, entropy), "run": method})
+        dirs.append(run_dir)
+    curves = curves_figure(
+        dirs,
+        [label for _, label in RUNS],
         os.path.join(workdir, "curves.png"),
-        ["luffy"],
-        title="LUFFY on the synthetic task",
+        title=f"LUFFY vs on-policy GRPO, same base and budget (seed {seed})",
     )
-    results = {
-        "before": {"id": before["id"], "ood": before["ood"]},
-        "after": {"id": after["id"], "ood": after["ood"]},
-        "seconds": time.monotonic() - t0,
-        "rl_steps": scale.rl_steps,
-        "example_after": after["id_samples"][0],
-    }
-    with open(os.path.join(workdir, "results.json"), "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    table = (
+    seconds = time.monotonic() - t0
+    results = {"rows": rows, "seconds": seconds, "rl_steps": scale.rl_steps, "seed": seed}
+    md = (
         "# LUFFY quickstart (synthetic multi-step arithmetic)\n\n"
-        f"| policy | in-distribution ({ID_OPS[0]}-{ID_OPS[1]} ops) "
-        f"| out-of-distribution ({OOD_OPS[0]}-{OOD_OPS[1]} ops) |\n"
-        "| --- | --- | --- |\n"
-        f"| base (briefly pretrained on worked solutions) | {before['id']:.3f} | {before['ood']:.3f} |\n"
-        f"| after {scale.rl_steps} LUFFY steps | {after['id']:.3f} | {after['ood']:.3f} |\n\n"
-        f"Accuracy = strict boxed grading, one sample per problem at T=0.6. Curves: `{os.path.basename(curves)}`. "
-        f"Wall time: {results['seconds']:.0f} s.\n"
+        + markdown_table(rows)
+        + "\nAccuracy: strict boxed grading, one sample per problem at T=0.6, on "
+        f"{scale.eval_problems} + {scale.eval_problems} held-out test problems. Final entropy: "
+        "token mean of the training batch over the last 5 steps. Response length (tokens) and "
+        "'works every step' (the share of responses that write one line per operation, the "
+        "teacher's way): in distribution. "
+        f"Curves: `{os.path.basename(curves)}`. Wall time: {seconds:.0f} s.\n"
     )
-    with open(os.path.join(workdir, "results.md"), "w", encoding="utf-8") as f:
-        f.write(table)
-    print(table)
+    write_results(workdir, results, md)
+    print(md)
     return results
 
 
@@ -81,5 +92,5 @@ if __name__ == "__main__":
 
     flags.DEFINE_string("workdir", "/tmp/luffy_quickstart", "Output folder.")
     flags.DEFINE_bool("tiny", False, "A seconds-long version (the test suite's).")
-    flags.DEFINE_integer("seed", 0, "Seed of the data, the base policy and the run.")
+    flags.DEFINE_integer("seed", 0, "Seed of the data, the base policy and the runs.")
     app.run(main)

@@ -1,14 +1,17 @@
 """The offline reproduction: a verifiable multi-step arithmetic task with a programmatic teacher,
-a character-level tokenizer, and the setup of base policy and runs (see ``luffy_jax.quickstart``).
+a character-level tokenizer, the base policy's setup, the runs' presets and the report writer
+(see ``luffy_jax.quickstart`` and ``experiments/synthetic_comparison.py``).
 """
 
-from luffy_jax.synthetic.setup import FULL, TINY, Files, Scale, prepare_files, run_config
+from luffy_jax.synthetic.preset import FULL, METHODS, TINY, Scale, run_config
+from luffy_jax.synthetic.setup import Files, prepare_files
 from luffy_jax.synthetic.task import (
     Problem,
     guessed_trace,
     make_split,
     plain_answer,
     sample_problem,
+    short_trace,
     teacher_trace,
     write_jsonl,
 )
@@ -17,6 +20,7 @@ from luffy_jax.synthetic.tokenizer import build_char_tokenizer, save_char_tokeni
 __all__ = [
     "FULL",
     "TINY",
+    "METHODS",
     "Files",
     "Problem",
     "Scale",
@@ -27,6 +31,7 @@ __all__ = [
     "prepare_files",
     "run_config",
     "sample_problem",
+    "short_trace",
     "save_char_tokenizer",
     "teacher_trace",
     "write_jsonl",

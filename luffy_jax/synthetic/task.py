@@ -11,11 +11,14 @@ the last one::
     </think>
     \\boxed{8}
 
-(after the ``<think>\\n`` that ends the generation prompt). The reproduction's base policy is a
-tiny model *briefly* pretrained on such traces (``synthetic.setup``): it has half learned the
-layout and the one-step sums, and solves about one chain in ten -- the weak base of the paper's
-hardest setting. :func:`guessed_trace` gives the alternative base (the layout with random
-results, so the results are the low-probability tokens of the teacher's traces).
+(after the ``<think>\\n`` that ends the generation prompt). The reproduction's base policy has a
+weaker habit (:func:`short_trace`): it works the first operation, then jumps to the boxed
+answer -- often right on two-operation chains, rarely on longer ones. It is pretrained mostly on
+such short solutions plus a few (``Scale.full_fraction``) of the teacher's full traces, so it
+knows the better way but rarely takes it on its own: the paper's setting, where the base already
+solves a share of the problems and the teacher's traces show a way it seldom takes.
+:func:`guessed_trace` (the layout with random results) and :func:`plain_answer` are kept as
+alternative bases for probes.
 
 Splits: in-distribution problems have ``2..4`` operations; out-of-distribution ones ``5..6``
 (longer chains than any seen in training).
@@ -115,16 +118,36 @@ def guessed_trace(p: Problem, rng: random.Random) -> str:
     return _with_answer(_worked_lines(p, guesses), guesses[-1])
 
 
+def short_trace(p: Problem, worked: int = 1) -> str:
+    """The base's habit: the first ``worked`` operations worked as in :func:`teacher_trace`, then
+    straight to the boxed answer (the rest done "in the head"). On a chain of at most ``worked``
+    operations this is the teacher's trace."""
+    return _with_answer(_worked_lines(p, p.values)[:worked], p.answer)
+
+
+def is_worked_fully(response: str, num_ops: int) -> bool:
+    """Whether a response (the text after ``<think>\\n``) works every operation: at least
+    ``num_ops`` lines of the form ``x{op}v=y`` before ``</think>``."""
+    body = response.split("</think>")[0]
+    steps = [line for line in body.split("\n") if "=" in line and line[:1].isdigit()]
+    return len(steps) >= num_ops
+
+
 def plain_answer(p: Problem) -> str:
-    """The answer-only format (no worked steps; ``Scale.pretrain_traces="plain"``)."""
+    """The answer-only format (no worked steps; a probe, not used by the presets)."""
     return _answer_tail(p.answer)
 
 
-def make_split(seed: int, count: int, ops_range: tuple[int, int]) -> list[Problem]:
-    """``count`` distinct problems with ``ops_range[0]..ops_range[1]`` operations (if that many
-    exist; there are only 60 one-operation chains)."""
+def make_split(
+    seed: int,
+    count: int,
+    ops_range: tuple[int, int],
+    exclude: Sequence[Problem] = (),
+) -> list[Problem]:
+    """``count`` distinct problems with ``ops_range[0]..ops_range[1]`` operations, none of them in
+    ``exclude`` (if that many exist; there are only 60 one-operation chains)."""
     rng = random.Random(seed)
-    seen, out = set(), []
+    seen, out = {q.text for q in exclude}, []
     tries = 0
     while len(out) < count and tries < 100 * count:
         tries += 1
@@ -142,17 +165,28 @@ def write_jsonl(
     trace: str = "teacher",
     source: str = "synthetic",
     seed: int = 0,
+    full_fraction: float = 0.0,
 ) -> str:
-    """Writes ``problem``/``answer``/``trace`` rows (``trace``: "teacher", "guessed", "plain" or
-    "none"; ``seed`` drives the guessed values)."""
-    if trace not in ("teacher", "guessed", "plain", "none"):
+    """Writes ``problem``/``answer``/``num_ops``/``trace`` rows (``trace``: "teacher", "short",
+    "guessed", "plain" or "none"; with "short", each row is the teacher's full trace with
+    probability ``full_fraction``; ``seed`` drives that draw and the guessed values)."""
+    if trace not in ("teacher", "short", "guessed", "plain", "none"):
         raise ValueError(f"write_jsonl: unknown trace kind {trace!r}")
     rng = random.Random(seed)
     path = os.fspath(path)
     with open(path, "w", encoding="utf-8") as f:
         for i, p in enumerate(problems):
-            row = {"problem": p.text, "answer": str(p.answer), "index": i, "data_source": source}
-            if trace == "teacher":
+            row = {
+                "problem": p.text,
+                "answer": str(p.answer),
+                "num_ops": len(p.ops),
+                "index": i,
+                "data_source": source,
+            }
+            if trace == "short":
+                full = rng.random() < full_fraction
+                row["trace"] = teacher_trace(p) if full else short_trace(p)
+            elif trace == "teacher":
                 row["trace"] = teacher_trace(p)
             elif trace == "guessed":
                 row["trace"] = guessed_trace(p, rng)

@@ -13,10 +13,11 @@ from luffy_jax.synthetic import (
     make_split,
     plain_answer,
     save_char_tokenizer,
+    short_trace,
     teacher_trace,
     write_jsonl,
 )
-from luffy_jax.synthetic.task import Problem, guessed_trace
+from luffy_jax.synthetic.task import Problem, guessed_trace, is_worked_fully
 
 
 def test_splits_are_deterministic_distinct_and_in_range():
@@ -34,6 +35,42 @@ def test_problem_text_and_answer():
     p = Problem(3, (("+", 4), ("-", 3), ("+", 2)))
     assert p.text == "3+4-3+2" and p.values == [7, 4, 6] and p.answer == 6
     assert teacher_trace(p) == "3+4=7\n7-3=4\n4+2=6\n</think>\n\\boxed{6}"
+
+
+def test_short_traces_work_one_step_then_jump_to_the_answer():
+    p = Problem(3, (("+", 4), ("-", 3), ("+", 2)))
+    assert short_trace(p) == "3+4=7\n</think>\n\\boxed{6}"
+    assert short_trace(p, worked=2) == "3+4=7\n7-3=4\n</think>\n\\boxed{6}"
+    q = Problem(3, (("+", 4),))
+    assert short_trace(q) == teacher_trace(q)
+    assert is_worked_fully(teacher_trace(p), 3) and not is_worked_fully(short_trace(p), 3)
+    assert is_worked_fully(short_trace(q), 1) and not is_worked_fully("</think>\n\\boxed{6}", 1)
+
+
+def test_short_jsonl_mixes_in_full_traces_at_the_given_fraction(tmp_path):
+    problems = make_split(0, 400, (3, 4))
+    path = write_jsonl(tmp_path / "p.jsonl", problems, trace="short", full_fraction=0.1, seed=1)
+    rows = [json.loads(x) for x in open(path)]
+    full = sum(r["trace"] == teacher_trace(p) for r, p in zip(rows, problems))
+    short = sum(r["trace"] == short_trace(p) for r, p in zip(rows, problems))
+    assert full + short == 400 and 20 <= full <= 60
+    assert rows[0]["num_ops"] == len(problems[0].ops)
+
+
+def test_prepared_splits_are_disjoint(tmp_path):
+    from luffy_jax.synthetic import prepare_files
+
+    files = prepare_files(str(tmp_path / "d"), TINY)
+    texts = {}
+    for name in ("train", "pretrain", "validation", "eval_id", "eval_ood"):
+        texts[name] = {json.loads(x)["problem"] for x in open(getattr(files, name))}
+        assert texts[name], name
+    names = list(texts)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not texts[a] & texts[b], (a, b)
+    curve = {json.loads(x)["problem"] for x in open(files.eval_curve)}
+    assert curve <= texts["validation"]
 
 
 def test_guessed_traces_keep_the_layout_and_guess_the_values():
@@ -85,19 +122,29 @@ def test_tiny_quickstart_end_to_end(tmp_path):
     from luffy_jax.quickstart import run_quickstart
 
     results = run_quickstart(str(tmp_path), tiny=True)
-    assert set(results["before"]) == {"id", "ood"} and set(results["after"]) == {"id", "ood"}
-    for split in ("before", "after"):
-        assert all(0.0 <= v <= 1.0 for v in results[split].values())
+    rows = results["rows"]
+    assert [r["label"] for r in rows] == [
+        "base (short-solution habit)",
+        f"after {TINY.rl_steps} LUFFY steps",
+        f"after {TINY.rl_steps} on-policy GRPO steps",
+    ]
+    for r in rows:
+        assert 0.0 <= r["id"] <= 1.0 and 0.0 <= r["ood"] <= 1.0 and 0.0 <= r["worked"] <= 1.0
+        assert 0 < r["length"] <= 80
+    assert rows[0]["entropy"] is None and all(r["entropy"] > 0 for r in rows[1:])
     assert (tmp_path / "curves.png").stat().st_size > 10_000
     md = (tmp_path / "results.md").read_text()
-    assert "in-distribution" in md and f"after {TINY.rl_steps} LUFFY steps" in md
-    records = [
-        json.loads(x)
-        for x in (tmp_path / "runs" / "luffy" / "metrics.jsonl").read_text().splitlines()
-    ]
-    assert [r["step"] for r in records] == list(range(1, TINY.rl_steps + 1))
-    assert all(r["batch/off_solved"] == 1.0 for r in records)  # teacher traces always score 1
-    assert "val/avg_score" in records[-1]
+    assert "in-distribution" in md and f"after {TINY.rl_steps} on-policy GRPO steps" in md
+    assert json.loads((tmp_path / "results.json").read_text())["rows"] == rows
+    for run, off in (("luffy", 1.0), ("on_policy_grpo", None)):
+        records = [
+            json.loads(x)
+            for x in (tmp_path / "runs" / run / "metrics.jsonl").read_text().splitlines()
+        ]
+        assert [r["step"] for r in records] == list(range(1, TINY.rl_steps + 1))
+        # teacher traces always score 1; on-policy GRPO has none
+        assert all(r.get("batch/off_solved") == off for r in records), run
+        assert "val/avg_score" in records[-1]
 
 
 def test_write_jsonl_rejects_an_unknown_trace_kind(tmp_path):
@@ -109,6 +156,7 @@ def test_run_config_follows_the_scale_it_is_given(tmp_path):
     import dataclasses
 
     from luffy_jax.synthetic import FULL, Files, run_config
+    from luffy_jax.synthetic.preset import get_config
 
     files = Files(str(tmp_path))
     for scale in (FULL, dataclasses.replace(FULL, rl_steps=7), TINY):
@@ -119,3 +167,12 @@ def test_run_config_follows_the_scale_it_is_given(tmp_path):
         assert rl.total_steps == scale.rl_steps and rl.rollout.n == scale.n
     no_shaping = run_config(files, "luffy_no_shaping")
     assert no_shaping.method == "luffy" and no_shaping.loss.off_policy_shaping == "none"
+    with pytest.raises(ValueError, match="unknown method 'ppo'"):
+        run_config(files, "ppo")
+    preset = get_config(f"sft,{tmp_path},tiny")
+    assert preset.method == "sft" and preset.total_steps == TINY.rl_steps
+    assert preset.data.train_files == str(tmp_path / "train.jsonl")
+    assert preset.eval.files == str(tmp_path / "eval_curve.jsonl")  # validation, not test
+    assert get_config(f"luffy,{tmp_path}").total_steps == FULL.rl_steps
+    with pytest.raises(ValueError, match="METHOD,DATA_ROOT"):
+        get_config("luffy")
