@@ -32,8 +32,8 @@ from absl import app, flags
 from luffy_jax import sweep
 from luffy_jax.synthetic import FULL, METHODS, prepare_files, run_config
 from luffy_jax.synthetic.evaluation import accuracy, final_metric, pretrain_base
+from luffy_jax.synthetic.files import Files
 from luffy_jax.synthetic.report import curves_figure, markdown_table, mean_std, write_results
-from luffy_jax.synthetic.setup import Files
 from luffy_jax.trainer import run_training
 
 LABELS = {

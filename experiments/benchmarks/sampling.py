@@ -27,7 +27,6 @@ bandwidth of a large device-to-device copy gives the fastest possible step.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
 import json
 import os
@@ -40,7 +39,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _common import device_summary, emit, load_config_dict
+from _common import count_compilations, device_summary, emit, load_config_dict
 
 from luffy_jax.models import ModelConfig, init_params
 from luffy_jax.sampling import SamplingConfig, generate
@@ -133,21 +132,6 @@ def rollout_lengths(shared: pathlib.Path, tokenizer_dir: pathlib.Path) -> tuple[
     response_lengths = [len(ids) for ids in tok(responses)["input_ids"]]
     prompt_lengths = [len(ids) + template for ids in tok(problems)["input_ids"]]
     return response_lengths, prompt_lengths
-
-
-@contextlib.contextmanager
-def count_compilations():
-    counter = {"n": 0}
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            counter["n"] += 1
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield counter
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 def length_distribution(config, params, args) -> dict:

@@ -22,7 +22,6 @@ fill of each layout and the largest relative difference of the step's terms (the
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
 import json
 import os
@@ -35,7 +34,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import jax
 import numpy as np
-from _common import device_summary, emit, load_config_dict
+from _common import count_compilations, device_summary, emit, load_config_dict
 
 from luffy_jax import sharding
 from luffy_jax.models import ModelConfig, init_params, shard_params
@@ -67,21 +66,6 @@ def token_lengths(
         "traces": count(_jsonl(str(shared / "traces" / traces), "trace")),
         "prompts": count(_jsonl(str(shared / "rollouts" / "*.jsonl"), "problem")) + 40,
     }
-
-
-@contextlib.contextmanager
-def count_compilations():
-    counter = {"n": 0}
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            counter["n"] += 1
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield counter
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 def make_rows(lengths, args, vocab, rng):

@@ -3,8 +3,9 @@ a character-level tokenizer, the base policy's setup, the runs' presets and the 
 (see ``luffy_jax.quickstart`` and ``experiments/synthetic_comparison.py``).
 """
 
+from luffy_jax.synthetic.files import Files
 from luffy_jax.synthetic.preset import FULL, METHODS, TINY, Scale, run_config
-from luffy_jax.synthetic.setup import Files, prepare_files
+from luffy_jax.synthetic.setup import prepare_files
 from luffy_jax.synthetic.task import (
     Problem,
     guessed_trace,

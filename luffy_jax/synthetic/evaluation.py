@@ -13,8 +13,8 @@ import transformers
 from luffy_jax.data import read_examples
 from luffy_jax.evaluation import evaluate_policy
 from luffy_jax.models import load_hf_checkpoint, save_hf_checkpoint
+from luffy_jax.synthetic.files import Files
 from luffy_jax.synthetic.preset import Scale, run_config
-from luffy_jax.synthetic.setup import Files
 from luffy_jax.synthetic.task import is_worked_fully
 from luffy_jax.trainer import load_trained_policy, read_metrics, run_training
 

@@ -16,7 +16,7 @@ import os
 
 import ml_collections
 
-from luffy_jax.synthetic.setup import Files
+from luffy_jax.synthetic.files import Files
 from luffy_jax.trainer import schema
 
 METHODS = ("luffy", "on_policy_grpo", "sft", "rl_with_sft_loss", "luffy_no_shaping")

@@ -8,18 +8,15 @@ short solutions).
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import TYPE_CHECKING
 
 import jax
 
 from luffy_jax.models import ModelConfig, init_params, save_hf_checkpoint
+from luffy_jax.synthetic.files import Files
+from luffy_jax.synthetic.preset import Scale
 from luffy_jax.synthetic.task import make_split, write_jsonl
 from luffy_jax.synthetic.tokenizer import save_char_tokenizer
-
-if TYPE_CHECKING:
-    from luffy_jax.synthetic.preset import Scale
 
 # Operations per problem: in distribution (training and the ID split) and out of distribution.
 ID_OPS = (2, 4)
@@ -40,51 +37,6 @@ TINY_MODEL = dict(
     rope_theta=10000.0,
     eos_token_id=0,
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class Files:
-    root: str
-
-    def path(self, name: str) -> str:
-        return os.path.join(self.root, name)
-
-    @property
-    def tokenizer(self) -> str:
-        return self.path("tokenizer")
-
-    @property
-    def train(self) -> str:
-        return self.path("train.jsonl")
-
-    @property
-    def pretrain(self) -> str:
-        return self.path("pretrain.jsonl")
-
-    @property
-    def eval_id(self) -> str:
-        return self.path("eval_id.jsonl")
-
-    @property
-    def eval_ood(self) -> str:
-        return self.path("eval_ood.jsonl")
-
-    @property
-    def validation(self) -> str:
-        return self.path("validation.jsonl")
-
-    @property
-    def eval_curve(self) -> str:
-        """The first ``Scale.eval_subset`` validation problems (scored during training)."""
-        return self.path("eval_curve.jsonl")
-
-    @property
-    def init_model(self) -> str:
-        return self.path("init_model")
-
-    @property
-    def base_model(self) -> str:
-        return self.path("base_model")
 
 
 def prepare_files(root: str, scale: Scale, seed: int = 0) -> Files:

@@ -17,6 +17,7 @@ cut by the token budget ``batch.max_tokens_per_micro_batch``) and run by
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -179,24 +180,19 @@ def update_policy(
         counts = hosts.global_counts(counts, mesh)
         grads, terms = S.zero_grads(params), _zero_terms(mesh)
         if shape.packing:
-            for mb, _ in packed_micro_batches(mini, shape, mesh):
-                grads, terms = PS.accumulate_packed_micro_batch(
-                    params,
-                    grads,
-                    terms,
-                    mb,
-                    counts,
-                    temperature,
-                    config=model_config,
-                    loss_config=loss_config,
-                    objective=objective,
-                    shards=sharding.batch_divisor(mesh),
-                )
-            mbs = iter(())
+            accumulate_fn = functools.partial(
+                PS.accumulate_packed_micro_batch, shards=sharding.batch_divisor(mesh)
+            )
+            mbs = (mb for mb, _ in packed_micro_batches(mini, shape, mesh))
         else:
+            accumulate_fn = functools.partial(
+                S.accumulate_micro_batch,
+                prompt_len=shape.max_prompt_length,
+                response_len=shape.max_response_length,
+            )
             mbs = micro_batches(mini, shape.micro_batch_rows, mesh)
         for mb in mbs:
-            grads, terms = S.accumulate_micro_batch(
+            grads, terms = accumulate_fn(
                 params,
                 grads,
                 terms,
@@ -206,8 +202,6 @@ def update_policy(
                 config=model_config,
                 loss_config=loss_config,
                 objective=objective,
-                prompt_len=shape.max_prompt_length,
-                response_len=shape.max_response_length,
             )
         params, opt_state, norm = S.apply_update(params, opt_state, grads, tx=tx)
         grad_norms.append(float(norm))
