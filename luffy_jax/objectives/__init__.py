@@ -3,7 +3,7 @@
 - :func:`group_advantages`: mixed-group (``all``) or on-policy-only (``on_policy``) advantages.
 - :class:`LossConfig`: every option, with LUFFY's defaults.
 - :func:`policy_loss`: the token-level PG loss with policy shaping for off-policy tokens.
-- :func:`objective_terms` / :data:`OBJECTIVES`: whole objectives by name (``luffy``,
+- :func:`objective_terms` / :data:`OBJECTIVES` (``registry``): whole objectives by name (``luffy``,
   ``luffy_no_shaping``, ``on_policy_grpo``, ``sft``, ``rl_with_sft_loss``) as additive sums;
   :func:`accumulate` adds micro-batches exactly and :func:`finalize` gives ``(loss, metrics)``.
 - ``official_batches``: the official row balancing and token-budget micro-batches, and the row
@@ -19,16 +19,14 @@ from luffy_jax.objectives.config import (
     LossConfig,
 )
 from luffy_jax.objectives.losses import (
-    OBJECTIVES,
     TERM_KEYS,
     accumulate,
     entropy_kl_terms,
     finalize,
     low_var_kl,
-    objective_terms,
+    merge_terms,
     policy_loss,
     policy_terms,
-    register_objective,
     sft_terms,
     token_losses,
     zero_terms,
@@ -39,6 +37,7 @@ from luffy_jax.objectives.official_batches import (
     official_micro_batches,
     official_term_weights,
 )
+from luffy_jax.objectives.registry import OBJECTIVES, objective_terms, register_objective
 from luffy_jax.objectives.shaping import (
     OFF_POLICY_REGISTRY,
     ON_POLICY_REGISTRY,
@@ -63,6 +62,7 @@ __all__ = [
     "group_advantages",
     "largest_differencing",
     "low_var_kl",
+    "merge_terms",
     "objective_terms",
     "off_policy_value",
     "official_micro_batches",

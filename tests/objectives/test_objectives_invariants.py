@@ -323,3 +323,17 @@ def test_sharded_loss_equals_unsharded():
         jax.device_put(jnp.arange(16) % 8 == 0, sharding.batch_sharding(mesh, 1)),
     )
     np.testing.assert_allclose(np.asarray(adv2), np.asarray(adv1), rtol=1e-6)
+
+
+def test_merge_terms_adds_sums_but_keeps_shared_counts():
+    b = _mixed_batch(3)
+    pol = obj.policy_terms(
+        b["logp"], b["old_logp"], b["advantages"], b["response_mask"], b["off_policy_mask"], LUFFY
+    )
+    ent = obj.entropy_kl_terms(b["response_mask"], LUFFY, logp=b["logp"], entropy=b["entropy"])
+    merged = obj.merge_terms(pol, ent)
+    # Both parts count the same valid tokens: the merge must not double them.
+    assert float(merged["valid_tokens"]) == float(pol["valid_tokens"]) > 0
+    assert float(merged["pg_width"]) == float(pol["pg_width"])
+    assert float(merged["pg_sum"]) == float(pol["pg_sum"] + ent["pg_sum"])
+    assert float(merged["entropy_sum"]) == float(pol["entropy_sum"] + ent["entropy_sum"]) != 0.0
