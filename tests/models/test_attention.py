@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tiny_models import tiny_model_config  # tests/ (on sys.path via its conftest)
 
 from luffy_jax import models as M
 from luffy_jax import sharding
@@ -182,16 +183,7 @@ def test_splash_under_shard_map_equals_reference(mesh_shape):
     np.testing.assert_allclose(run(*args), A.attention(q, k, v, seg), atol=2e-6)
 
 
-CFG = M.ModelConfig(
-    vocab_size=128,
-    hidden_size=32,
-    intermediate_size=48,
-    num_layers=2,
-    num_heads=4,
-    num_kv_heads=2,
-    head_dim=8,
-    qkv_bias=True,
-)
+CFG = tiny_model_config()
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,12 @@ cache slots only."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tiny_models import tiny_model_config  # tests/ (on sys.path via its conftest)
 
 from luffy_jax import models as M
 from luffy_jax.models.decoder import KVCache, read_kv, write_kv
 
-CFG = M.ModelConfig(
-    vocab_size=128,
-    hidden_size=32,
-    intermediate_size=48,
-    num_layers=2,
-    num_heads=4,
-    num_kv_heads=2,
-    head_dim=8,
-    qkv_bias=True,
-    rope_theta=10000.0,
-)
+CFG = tiny_model_config(rope_theta=10000.0)
 
 
 def test_per_row_write_equals_scalar_write_and_touches_one_slot_per_row():

@@ -6,23 +6,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from tiny_models import tiny_model_config  # tests/ (on sys.path via its conftest)
 
 from luffy_jax import models as M
 from luffy_jax import sampling as S
 from luffy_jax import sharding
 from luffy_jax.sampling import schedule
 
-CFG = M.ModelConfig(
-    vocab_size=64,
-    hidden_size=32,
-    intermediate_size=48,
-    num_layers=2,
-    num_heads=4,
-    num_kv_heads=2,
-    head_dim=8,
-    qkv_bias=True,
-    max_position_embeddings=256,
-)
+CFG = tiny_model_config(vocab_size=64, max_position_embeddings=256)
 PROMPTS = [[5, 9, 13, 2], [7, 1], [3, 3, 3, 8, 21, 4, 9], [11], [40, 41, 42, 43, 44, 45, 2, 3, 4]]
 EOS = (3, 7, 19)
 

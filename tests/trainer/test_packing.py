@@ -7,9 +7,10 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
+from tiny_models import tiny_model_config  # tests/ (on sys.path via its conftest)
 
 from luffy_jax import sharding
-from luffy_jax.models import ModelConfig, init_params, shard_params
+from luffy_jax.models import init_params, shard_params
 from luffy_jax.objectives import zero_terms
 from luffy_jax.trainer import packed_step as PS
 from luffy_jax.trainer import packing, translate
@@ -46,16 +47,8 @@ def _arrays(rng, rows, vocab):
 
 @pytest.fixture(scope="module")
 def model():
-    cfg = ModelConfig(
-        vocab_size=64,
-        hidden_size=32,
-        intermediate_size=64,
-        num_layers=2,
-        num_heads=4,
-        num_kv_heads=2,
-        head_dim=8,
-        max_position_embeddings=64,
-        dtype="float32",
+    cfg = tiny_model_config(
+        vocab_size=64, intermediate_size=64, qkv_bias=False, max_position_embeddings=64
     )
     mesh = sharding.make_mesh(sharding.MeshConfig(data=2, fsdp=2, tensor=2), jax.devices()[:8])
     return cfg, mesh, shard_params(init_params(cfg, jax.random.key(0)), cfg, mesh)
