@@ -9,6 +9,7 @@
 2. Sweep: LUFFY over ``--lrs`` x ``--gammas`` (seed 0, ``--sweep_steps`` steps), run by
    ``python -m luffy_jax.sweep`` with the preset ``luffy_jax/synthetic/preset.py``; each run is
    scored on the validation split (never the test splits) and the best (lr, gamma) is chosen.
+   A single point (one lr, one gamma) skips the sweep and is used as given.
 3. Comparison: LUFFY, on-policy GRPO, SFT (on the teacher traces), RL with an SFT loss and LUFFY
    without policy shaping, ``--seeds`` seeds each, all at the chosen lr (LUFFY's variants also at
    the chosen gamma), from the same base with the same prompts and traces; the seed changes
@@ -95,6 +96,23 @@ def run_sweep(files: Files, root: str, steps: int) -> list[dict]:
     return out
 
 
+def choose(grid: list[dict]) -> tuple[float, float]:
+    """The ``(lr, gamma)`` of the grid point with the best validation accuracy (first on ties)."""
+    if not grid:
+        raise ValueError("choose: empty sweep grid")
+    best = max(grid, key=lambda g: g["validation"])
+    return float(best["lr"]), float(best["gamma"])
+
+
+def grid_markdown(grid: list[dict]) -> str:
+    """The sweep as a markdown table: lr, gamma, validation accuracy, final entropy."""
+    md = "| lr | shaping gamma | validation acc. | final entropy |\n| --- | --- | --- | --- |\n"
+    for g in grid:
+        ent = "-" if g["final_entropy"] is None else f"{g['final_entropy']:.3f}"
+        md += f"| {g['lr']} | {g['gamma']} | {g['validation']:.3f} | {ent} |\n"
+    return md
+
+
 def _sweep_dir(sweep_root: str, point: dict) -> str:
     return os.path.join(sweep_root, ",".join(f"{k}={v}" for k, v in point.items()))
 
@@ -156,9 +174,11 @@ def main(argv) -> None:
     base_acc = _cached(
         os.path.join(root, "base_accuracy.json"), lambda: accuracy(files, hf_model=base)
     )
-    grid = run_sweep(files, root, _SWEEP_STEPS.value)
-    best = max(grid, key=lambda g: g["validation"])
-    lr, gamma = float(best["lr"]), float(best["gamma"])
+    if len(_LRS.value) * len(_GAMMAS.value) == 1:  # one point: nothing to choose, no sweep
+        grid, lr, gamma = [], float(_LRS.value[0]), float(_GAMMAS.value[0])
+    else:
+        grid = run_sweep(files, root, _SWEEP_STEPS.value)
+        lr, gamma = choose(grid)
     print(f"sweep: {grid}\nchosen lr={lr} gamma={gamma}", flush=True)
     runs = {}
     for method in _METHODS.value:
@@ -201,13 +221,10 @@ def main(argv) -> None:
         row["entropy"] = mean_std(mine, "final_entropy")
         rows.append(row)
     seconds = time.monotonic() - t0
-    grid_md = (
-        "| lr | shaping gamma | validation acc. | final entropy |\n| --- | --- | --- | --- |\n"
-    )
-    grid_md += "".join(
-        f"| {g['lr']} | {g['gamma']} | {g['validation']:.3f} | "
-        f"{g['final_entropy'] if g['final_entropy'] is None else round(g['final_entropy'], 3)} |\n"
-        for g in grid
+    sweep_md = (
+        grid_markdown(grid) + f"\nChosen: lr {lr:g}, gamma {gamma:g}.\n\n"
+        if grid
+        else f"Not run: one point was given (lr {lr:g}, gamma {gamma:g}).\n\n"
     )
     md = (
         "# LUFFY vs baselines on the synthetic task\n\n"
@@ -216,9 +233,8 @@ def main(argv) -> None:
         f"{scale.rl_steps} steps at lr {lr:g}, shaping gamma {gamma:g}; "
         f"{scale.prompts_per_step} prompts x {scale.n} rows per step. Wall time {seconds:.0f} s.\n\n"
         "## Sweep (LUFFY, picked by validation accuracy)\n\n"
-        + grid_md
-        + f"\nChosen: lr {lr:g}, gamma {gamma:g}.\n\n"
-        "## Comparison (mean ± std over seeds; test splits)\n\n"
+        + sweep_md
+        + "## Comparison (mean ± std over seeds; test splits)\n\n"
         + markdown_table(rows, first="method")
         + "\n## The paper's claims, as they came out\n\n"
         + "\n".join(claims(runs, _SEEDS.value))
