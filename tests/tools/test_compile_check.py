@@ -17,6 +17,7 @@ from luffy_jax.compile_check import check, chip_of, format_table, reusable, summ
 from luffy_jax.compile_check import estimate as E
 from luffy_jax.compile_check import pieces as P
 from luffy_jax.compile_check.chips import accelerator_type, gpu_topology
+from luffy_jax.compile_check.collectives import collective_bytes
 from luffy_jax.models import ModelConfig
 from luffy_jax.models.attention import masked_attention
 
@@ -77,7 +78,7 @@ def test_collective_bytes_sums_ring_costs_of_every_replica_group_format():
         + 2048 * 3 / 4  # all-gather-start over 4
         + 512 * 64 * 4 * 3 / 4  # reduce-scatter over 4
     )
-    assert P.collective_bytes(hlo) == pytest.approx(expected)
+    assert collective_bytes(hlo) == pytest.approx(expected)
 
 
 def test_flash_attention_formula_matches_xla_count_on_one_block():
