@@ -26,3 +26,13 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         raise FileNotFoundError(f"expected the shared data folder at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Frees every compiled program after each test module. Each compiled CPU program keeps a few
+    memory mappings until its cache entry goes; one process running the whole suite (``pytest``
+    without ``-n``) compiles ~20,000 programs and would pass the kernel's 65,530 mappings and
+    crash inside the XLA compiler."""
+    yield
+    jax.clear_caches()

@@ -125,6 +125,20 @@ def setup(tiny_config, tmp_path, tmp_path_factory):
     return config, _write_config(config, tmp_path / "config.py"), cache, tmp_path
 
 
+def _assert_same_metrics(one: list[dict], two: list[dict]) -> None:
+    """Steps 1 and 2 of a 1-process run (``one``) and a 2-process run (``two``) agree: counts and
+    exact keys to the bit, float32 sums reduced in another order across processes to a few ulps."""
+    assert [r["step"] for r in two] == [1, 2]
+    for r1, r2 in zip(one, two, strict=True):
+        a, b = _comparable(r1), _comparable(r2)
+        assert a.keys() == b.keys()
+        for k in a:
+            if k.startswith(EXACT) or not isinstance(a[k], float):
+                assert a[k] == b[k], (r1["step"], k, a[k], b[k])
+            else:
+                np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
 def test_two_processes_match_one_and_a_preempted_run_resumes_exactly(setup):
     """One test (one xdist worker) for three checks sharing the uninterrupted 2-process run."""
     config, config_file, cache, root = setup
@@ -134,15 +148,7 @@ def test_two_processes_match_one_and_a_preempted_run_resumes_exactly(setup):
     run_training(config, str(root / "one"), max_steps=2)
     assert straight.wait() == 0, straight.tail()
     one, two = read_metrics(str(root / "one")), read_metrics(str(root / "straight"))
-    assert [r["step"] for r in two] == [1, 2]
-    for r1, r2 in zip(one, two):
-        a, b = _comparable(r1), _comparable(r2)
-        assert a.keys() == b.keys()
-        for k in a:
-            if k.startswith(EXACT) or not isinstance(a[k], float):
-                assert a[k] == b[k], (r1["step"], k, a[k], b[k])
-            else:  # float32 sums reduced in another order across processes: a few ulps apart
-                np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    _assert_same_metrics(one, two)
     assert two[-1]["reward/n"] == 8  # every row scored once, over both hosts
     assert "val/avg_score" in two[-1]
 
@@ -181,16 +187,7 @@ def test_two_processes_pack_like_one(setup):
     straight = Launch([f"--config={config_file}", f"--workdir={root / 'two'}"], cache)
     run_training(config, str(root / "one"), max_steps=2)
     assert straight.wait() == 0, straight.tail()
-    one, two = read_metrics(str(root / "one")), read_metrics(str(root / "two"))
-    assert [r["step"] for r in two] == [1, 2]
-    for r1, r2 in zip(one, two):
-        a, b = _comparable(r1), _comparable(r2)
-        assert a.keys() == b.keys()
-        for k in a:
-            if k.startswith(EXACT) or not isinstance(a[k], float):
-                assert a[k] == b[k], (r1["step"], k, a[k], b[k])
-            else:
-                np.testing.assert_allclose(b[k], a[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    _assert_same_metrics(read_metrics(str(root / "one")), read_metrics(str(root / "two")))
 
 
 def test_a_killed_process_makes_the_other_exit_with_an_error(setup):
